@@ -1,0 +1,27 @@
+# Thin wrapper around CMake. `make check` builds and runs every test;
+# `make demo` runs the end-to-end demo; `make size` prints the footprint.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all build check demo size deps clean
+
+all: build
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+check: deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+demo: deps build
+	@bash scripts/demo.sh $(BUILD)
+
+size:
+	@bash scripts/size.sh
+
+deps:
+	@bash scripts/deps.sh
+
+clean:
+	rm -rf $(BUILD) build-*

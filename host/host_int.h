@@ -1,0 +1,70 @@
+/*
+ * host_int.h - internals shared by the files of the host library.
+ */
+#ifndef UDFU_HOST_INT_H
+#define UDFU_HOST_INT_H
+
+#include "udfu_host.h"
+
+/* Standard requests and descriptor types (USB 2.0 chapter 9). */
+#define USB_REQ_GET_DESCRIPTOR 0x06
+#define USB_REQ_SET_CONFIGURATION 0x09
+#define USB_REQ_SET_INTERFACE 0x0B
+#define USB_DT_DEVICE 0x01
+#define USB_DT_CONFIG 0x02
+#define USB_DT_STRING 0x03
+#define USB_DT_INTERFACE 0x04
+
+struct udfu_host_dev {
+    const struct udfu_host_transport_ops *ops;
+    void *ctx;
+    struct udfu_host_info info;
+    struct udfu_host_match match;  /* copy without the strings */
+    uint16_t first_pid;            /* PID before a detach, for suffix checks */
+    uint8_t alt;
+    uint32_t timeout_ms;
+    udfu_host_progress_fn progress;
+    void *progress_ctx;
+    char msg[UDFU_HOST_MSG_LEN];
+    /* Sectors erased during the current DfuSe download, so that two
+     * elements sharing a sector do not erase each other. */
+    uint32_t *erased;
+    size_t erased_count, erased_cap;
+};
+
+/* dev.c */
+int host_control(struct udfu_host_dev *d, uint8_t type, uint8_t req, uint16_t value,
+                 uint16_t index, uint8_t *data, uint16_t len);
+void host_sleep(struct udfu_host_dev *d, uint32_t ms);
+void host_progress(struct udfu_host_dev *d, enum udfu_host_phase ph, uint64_t done,
+                   uint64_t total);
+int host_probe(struct udfu_host_dev *d, const struct udfu_host_match *m);
+/* Reads the descriptors of a device behind ops/ctx into info (no handle
+ * needed); used by discovery. */
+int host_probe_info(const struct udfu_host_transport_ops *ops, void *ctx,
+                    const struct udfu_host_match *m, struct udfu_host_info *info);
+/* Describes a transport error for an operation ("GETSTATUS"). */
+int host_xfer_fail(struct udfu_host_dev *d, int err, const char *what);
+
+/* dfu.c */
+/* GETSTATUS until the device is no longer busy; fails on dfuERROR with a
+ * message built from bStatus and the request named what. */
+int host_wait(struct udfu_host_dev *d, struct udfu_host_status *st, const char *what,
+              uint32_t addr);
+/* A failed DNLOAD/UPLOAD: a stall is explained with the device's bStatus
+ * (and cleared); other failures with the transport error. */
+int host_refused(struct udfu_host_dev *d, int err, const char *what, uint32_t addr);
+int host_dnload(struct udfu_host_dev *d, uint16_t block, const uint8_t *data, uint16_t len);
+int host_upload_block(struct udfu_host_dev *d, uint16_t block, uint8_t *buf, uint16_t len);
+uint16_t host_xfer_size(const struct udfu_host_dev *d);
+
+/* usbip.c and libusb.c: transports that can be constructed by the open
+ * functions. */
+int host_usbip_connect(const char *host, uint16_t port, const char *busid,
+                       const struct udfu_host_transport_ops **ops, void **ctx, char *msg,
+                       size_t msg_size);
+
+/* UTF-16LE string descriptor -> UTF-8. */
+void host_utf16_to_utf8(const uint8_t *desc, int len, char *out, size_t size);
+
+#endif

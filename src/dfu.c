@@ -1,0 +1,586 @@
+/*
+ * dfu.c - the DFU 1.1 DFU-mode state machine (appendix A.2) and the memory
+ * operations it runs from udfu_dfu_task().
+ *
+ * Shape: udfu_dfu_setup() checks routing, then looks the request up in
+ * `legal[state]` (the table the conformance test mirrors); an illegal
+ * request takes the one error path, udfu_dfu_illegal(). Legal requests go
+ * to one handler each. Memory work is queued by DNLOAD and by DfuSe
+ * commands and started by the task, one step (one callback) at a time, so
+ * no request is ever held while flash is busy.
+ */
+#include "dfu_int.h"
+
+#define R(x) (1u << (x))
+#define R_QUERY (R(UDFU_REQ_GETSTATUS) | R(UDFU_REQ_GETSTATE))
+
+/* Which requests each DFU-mode state accepts (DFU 1.1 A.2). dfuDNBUSY and
+ * dfuMANIFEST accept nothing until their poll timeout has passed, at
+ * which point settle() has already moved them on. dfuMANIFEST-WAIT-RESET
+ * answers status queries because dfu-util reads the state to know it must
+ * reset the device. */
+static const uint8_t legal[UDFU_STATE_COUNT] = {
+    [UDFU_DFU_IDLE] = R_QUERY | R(UDFU_REQ_DNLOAD) | R(UDFU_REQ_UPLOAD) | R(UDFU_REQ_ABORT),
+    [UDFU_DNLOAD_SYNC] = R_QUERY,
+    [UDFU_DNLOAD_IDLE] = R_QUERY | R(UDFU_REQ_DNLOAD) | R(UDFU_REQ_ABORT),
+    [UDFU_MANIFEST_SYNC] = R_QUERY,
+    [UDFU_MANIFEST_WAIT_RESET] = R_QUERY,
+    [UDFU_UPLOAD_IDLE] = R_QUERY | R(UDFU_REQ_UPLOAD) | R(UDFU_REQ_ABORT),
+    [UDFU_DFU_ERROR] = R_QUERY | R(UDFU_REQ_CLRSTATUS),
+};
+
+uint16_t udfu_dfu_bcd(const struct udfu_dfu_cfg *cfg)
+{
+    uint8_t i;
+    for (i = 0; i < cfg->target_count; i++)
+        if (cfg->targets[i].dfuse)
+            return UDFU_BCD_DFUSE;
+    return UDFU_BCD_DFU;
+}
+
+/* Back to dfuIDLE with no transfer context: offsets and the DfuSe address
+ * pointer start over. Running work (if any) still completes. */
+static void to_idle(struct udfu_dfu *d)
+{
+    const struct udfu_target *t = dfu_target(d);
+    d->state = UDFU_DFU_IDLE;
+    d->status = UDFU_STATUS_OK;
+    d->offset = 0;
+    d->erased_end = 0;
+    d->addr = t->region_count ? t->regions[0].start : 0;
+    d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_DFUSE_LEAVE);
+}
+
+int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
+{
+    UDFU_ASSERT(d && cfg);
+    UDFU_ASSERT(cfg->targets && cfg->target_count);
+    UDFU_ASSERT(cfg->buffer && cfg->transfer_size);
+    UDFU_ASSERT(cfg->read && cfg->erase && cfg->prog && cfg->leave);
+    if (!d || !cfg || !cfg->targets || !cfg->target_count || !cfg->buffer ||
+        !cfg->transfer_size || !cfg->read || !cfg->erase || !cfg->prog || !cfg->leave)
+        return UDFU_ERR_INVAL;
+    memset(d, 0, sizeof *d);
+    d->cfg = cfg;
+    to_idle(d);
+    return 0;
+}
+
+int udfu_dfu_busy(const struct udfu_dfu *d)
+{
+    return d->op != OP_NONE;
+}
+
+void udfu_dfu_cancel(struct udfu_dfu *d)
+{
+    if (d->flags & F_RUNNING)
+        d->phase = PH_CANCEL;
+    else
+        d->op = OP_NONE;
+}
+
+/* A pending leave survives a host mistake: the host already asked to leave
+ * and may not be listening any more. */
+int udfu_dfu_illegal(struct udfu_dfu *d)
+{
+    d->state = UDFU_DFU_ERROR;
+    d->status = UDFU_STATUS_ERR_STALLEDPKT;
+    d->flags &= (uint8_t)~(F_OUT | F_FRESH);
+    if (d->op != OP_MANIFEST)
+        udfu_dfu_cancel(d);
+    return UDFU_ERR_STALL;
+}
+
+void udfu_dfu_fail(struct udfu_dfu *d, enum udfu_status status)
+{
+    d->state = UDFU_DFU_ERROR;
+    d->status = (uint8_t)status;
+    d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_LEAVE | F_DFUSE_LEAVE);
+    udfu_dfu_cancel(d);
+}
+
+void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr)
+{
+    d->op = op;
+    d->op_addr = addr;
+    d->phase = PH_ERASE;
+    d->state = UDFU_DNLOAD_SYNC;
+    d->flags |= F_FRESH;
+}
+
+void udfu_dfu_refuse(struct udfu_dfu *d, enum udfu_status status)
+{
+    udfu_dfu_queue(d, OP_REFUSE, status);
+}
+
+static int elapsed(const struct udfu_dfu *d, uint32_t t)
+{
+    return (int32_t)(d->now - t) >= 0;
+}
+
+/* ---- time estimates (bwPollTimeout) -------------------------------------- */
+
+static uint32_t sector_erase_ms(const struct udfu_target *t, uint32_t addr)
+{
+    const struct udfu_region *r = udfu_mem_find(t, addr);
+    return r ? r->erase_ms : 0;
+}
+
+/* Time of the steps not issued yet. A mass erase counts only its next
+ * sector: the host polls again while dfuDNBUSY lasts, so no single wait
+ * gets near a host's 5 s timeout. */
+static uint32_t op_estimate(const struct udfu_dfu *d)
+{
+    const struct udfu_target *t = dfu_target(d);
+    uint32_t base = t->regions[0].start, ms = 0, a, start, size;
+    switch (d->op) {
+    case OP_DNLOAD:
+        /* Plain targets erase sectors as the image reaches them. */
+        for (a = d->erased_end; !t->dfuse && d->phase == PH_ERASE && a < d->offset;
+             a = start + size - base) {
+            if (udfu_mem_sector(t, base + a, &start, &size))
+                break;
+            ms += sector_erase_ms(t, start);
+        }
+        if (d->phase <= PH_PROG)
+            ms += udfu_mem_prog_ms(t, d->op_addr, d->op_len);
+        break;
+    case OP_ERASE:
+    case OP_MASS:
+        if (d->phase == PH_ERASE && !(d->flags & F_RUNNING) &&
+            udfu_dfuse_next_erasable(t, d->op_addr, &start, &size))
+            ms = sector_erase_ms(t, start);
+        break;
+    case OP_MANIFEST:
+    case OP_UNPROTECT:
+        if (d->phase == PH_ERASE)
+            ms = d->cfg->manifest_ms;
+        break;
+    default:
+        break;
+    }
+    return ms;
+}
+
+/* bwPollTimeout: what is left of the running step plus the steps to come.
+ * A step that overruns its estimate asks for 1 ms, never 0 while busy
+ * (dfu-util gives up after 100 zero timeouts in a row). */
+static uint32_t poll_ms(const struct udfu_dfu *d)
+{
+    uint32_t ms = op_estimate(d), done;
+    if (d->flags & F_RUNNING) {
+        done = d->now - d->op_started;
+        ms += done < d->op_step_ms ? d->op_step_ms - done : 1;
+    }
+    return ms;
+}
+
+/* ---- settle: busy states lapse ------------------------------------------ */
+
+/* dfuDNBUSY and dfuMANIFEST end when the reported bwPollTimeout has passed
+ * (DFU 1.1), or earlier when the work is already done. */
+static void settle(struct udfu_dfu *d)
+{
+    int over = elapsed(d, d->busy_until) || d->op == OP_NONE;
+    if (d->state == UDFU_DNBUSY && over)
+        d->state = UDFU_DNLOAD_SYNC;
+    if (d->state == UDFU_MANIFEST && over && d->op == OP_MANIFEST)
+        d->state = UDFU_MANIFEST_SYNC;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static int reply_status(struct udfu_dfu *d, uint32_t poll)
+{
+    if (poll > UDFU_POLL_MAX)
+        poll = UDFU_POLL_MAX;
+    d->busy_until = d->now + poll;
+    d->reply[0] = d->status;
+    udfu_put24(&d->reply[1], poll);
+    d->reply[4] = d->state;
+    d->reply[5] = 0;
+    return UDFU_STATUS_LEN;
+}
+
+static void arm_leave(struct udfu_dfu *d, uint32_t delay)
+{
+    d->flags |= F_LEAVE;
+    d->leave_at = d->now + delay;
+}
+
+static uint16_t reset_timeout(const struct udfu_dfu *d)
+{
+    return d->cfg->reset_timeout_ms ? d->cfg->reset_timeout_ms : 3000;
+}
+
+/* Manifestation (plain) or DfuSe leave: the first status query starts it. */
+static int getstatus_manifest(struct udfu_dfu *d)
+{
+    if (d->op == OP_NONE && !(d->flags & F_MANIFESTED)) {
+        d->op = OP_MANIFEST;
+        d->phase = PH_ERASE;
+        /* A DfuSe leave happens once the check is done and the host has
+         * this reply (udfu_dfu_status_done), or after the reset timeout. */
+        if (d->flags & F_DFUSE_LEAVE)
+            arm_leave(d, reset_timeout(d));
+    }
+    if (d->op == OP_MANIFEST) {
+        d->state = UDFU_MANIFEST;
+        return reply_status(d, poll_ms(d));
+    }
+    /* Done, and manifestation tolerant (else we would be in WAIT-RESET). */
+    d->state = UDFU_DFU_IDLE;
+    d->offset = 0;
+    return reply_status(d, 0);
+}
+
+static int req_getstatus(struct udfu_dfu *d)
+{
+    switch (d->state) {
+    case UDFU_DNLOAD_SYNC:
+        /* DfuSe hosts (dfu-util, pydfu) insist on dfuDNBUSY first after
+         * every DNLOAD; DFU 1.1 allows it. Poll 0 if the work is done. */
+        if ((d->flags & F_FRESH) || d->op != OP_NONE) {
+            d->flags &= (uint8_t)~F_FRESH;
+            d->state = UDFU_DNBUSY;
+            return reply_status(d, poll_ms(d));
+        }
+        d->state = UDFU_DNLOAD_IDLE;
+        break;
+    case UDFU_MANIFEST_SYNC:
+        return getstatus_manifest(d);
+    default:
+        break;
+    }
+    return reply_status(d, 0);
+}
+
+static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
+{
+    const struct udfu_dfu_cfg *c = d->cfg;
+    if (!(c->attributes & UDFU_ATTR_CAN_DNLOAD) || req->wLength > c->transfer_size)
+        return udfu_dfu_illegal(d);
+    if (req->wLength == 0) {
+        if (d->state != UDFU_DNLOAD_IDLE)
+            return udfu_dfu_illegal(d);
+        /* End of download: manifestation, or a DfuSe leave. */
+        d->state = UDFU_MANIFEST_SYNC;
+        d->flags &= (uint8_t)~F_MANIFESTED;
+        if (dfu_target(d)->dfuse)
+            d->flags |= F_DFUSE_LEAVE;
+        return 0;
+    }
+    /* The buffer may still feed a program step of a transfer that was
+     * aborted or reset: never overwrite it under a running operation. */
+    if (d->op != OP_NONE)
+        return udfu_dfu_illegal(d);
+    d->flags |= F_OUT;
+    d->op_len = req->wLength;
+    d->op_addr = req->wValue; /* block number until the data arrives */
+    *data = c->buffer;
+    return req->wLength;
+}
+
+/* Plain DFU 1.1: the image is written from the target's first address on;
+ * the block number is not trusted (it wraps at 16 bits). */
+static void plain_dnload(struct udfu_dfu *d, uint16_t len)
+{
+    const struct udfu_target *t = dfu_target(d);
+    uint32_t base = t->regions[0].start;
+    uint32_t addr = base + d->offset;
+    int err;
+    err = addr < base ? UDFU_ERR_RANGE : udfu_mem_check(t, addr, len, UDFU_MEM_WRITE);
+    if (err) {
+        udfu_dfu_refuse(d, err == UDFU_ERR_PERM ? UDFU_STATUS_ERR_WRITE : UDFU_STATUS_ERR_ADDRESS);
+        return;
+    }
+    d->offset += len;
+    udfu_dfu_queue(d, OP_DNLOAD, addr);
+}
+
+int udfu_dfu_data(struct udfu_dfu *d, uint16_t len)
+{
+    uint16_t block = (uint16_t)d->op_addr;
+    if (!(d->flags & F_OUT) || len != d->op_len)
+        return udfu_dfu_illegal(d);
+    d->flags &= (uint8_t)~F_OUT;
+    if (dfu_target(d)->dfuse)
+        udfu_dfuse_dnload(d, block, len);
+    else
+        plain_dnload(d, len);
+    /* Only a malformed command stalls here; other refusals are reported
+     * through GETSTATUS. */
+    return d->state == UDFU_DFU_ERROR ? UDFU_ERR_STALL : 0;
+}
+
+/* Plain DFU 1.1 upload: consecutive blocks from the target's start; a short
+ * block (possibly empty) ends it. */
+static int plain_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
+{
+    const struct udfu_target *t = dfu_target(d);
+    const struct udfu_region *last = &t->regions[t->region_count - 1];
+    uint32_t base = t->regions[0].start;
+    uint32_t size = last->start - base + last->sector_size * last->sector_count;
+    uint32_t n = 0;
+    if (d->state == UDFU_DFU_IDLE)
+        d->offset = 0;
+    if (d->offset < size)
+        n = udfu_min32(req->wLength, size - d->offset);
+    if (n && (udfu_mem_check(t, base + d->offset, n, UDFU_MEM_READ) ||
+              d->cfg->read(d->cfg->context, d->alt, base + d->offset, d->cfg->buffer, n))) {
+        udfu_dfu_fail(d, UDFU_STATUS_ERR_ADDRESS);
+        return UDFU_ERR_STALL;
+    }
+    d->offset += n;
+    d->state = n < req->wLength ? UDFU_DFU_IDLE : UDFU_UPLOAD_IDLE;
+    *data = d->cfg->buffer;
+    return (int)n;
+}
+
+static int req_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
+{
+    const struct udfu_dfu_cfg *c = d->cfg;
+    if (!(c->attributes & UDFU_ATTR_CAN_UPLOAD) || req->wLength == 0 ||
+        req->wLength > c->transfer_size || d->op != OP_NONE)
+        return udfu_dfu_illegal(d);
+    if (dfu_target(d)->dfuse)
+        return udfu_dfuse_upload(d, req, data);
+    return plain_upload(d, req, data);
+}
+
+int udfu_dfu_setup(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
+{
+    uint8_t in = (req->bmRequestType & 0x80u) != 0;
+    uint8_t r = req->bRequest;
+    int n;
+
+    /* Not for this interface, or the direction does not match the request:
+     * stall with no other effect (CVE-2021-3625 was a direction mix-up). */
+    if ((req->bmRequestType & 0x7Fu) != (UDFU_RT_OUT & 0x7Fu) ||
+        req->wIndex != d->cfg->interface)
+        return UDFU_ERR_STALL;
+    if (r <= UDFU_REQ_ABORT &&
+        in != (r == UDFU_REQ_UPLOAD || r == UDFU_REQ_GETSTATUS || r == UDFU_REQ_GETSTATE))
+        return UDFU_ERR_STALL;
+
+    d->flags &= (uint8_t)~F_OUT; /* a new SETUP ends any pending data stage */
+    settle(d);
+    if (r > UDFU_REQ_ABORT || !(legal[d->state] & R(r)) ||
+        (!in && r != UDFU_REQ_DNLOAD && req->wLength))
+        return udfu_dfu_illegal(d);
+
+    *data = d->reply;
+    switch (r) {
+    case UDFU_REQ_DNLOAD:
+        return req_dnload(d, req, data);
+    case UDFU_REQ_UPLOAD:
+        return req_upload(d, req, data);
+    case UDFU_REQ_GETSTATUS:
+        n = req_getstatus(d);
+        break;
+    case UDFU_REQ_GETSTATE:
+        d->reply[0] = d->state;
+        n = 1;
+        break;
+    default: /* ABORT in an idle state, CLRSTATUS in dfuERROR */
+        to_idle(d);
+        return 0;
+    }
+    return req->wLength < n ? req->wLength : n;
+}
+
+void udfu_dfu_status_done(struct udfu_dfu *d)
+{
+    /* The host has the reply announcing dfuMANIFEST of a DfuSe leave (or
+     * the manifestation is done): leave as soon as the work allows. */
+    if ((d->flags & (F_LEAVE | F_DFUSE_LEAVE)) == (F_LEAVE | F_DFUSE_LEAVE))
+        d->leave_at = d->now;
+}
+
+void udfu_dfu_reset(struct udfu_dfu *d)
+{
+    uint8_t s = d->state;
+    d->flags &= (uint8_t)~(F_OUT | F_FRESH);
+    if (s == UDFU_MANIFEST_WAIT_RESET || (d->flags & (F_MANIFESTED | F_DFUSE_LEAVE))) {
+        /* Asked to leave, or done: a DfuSe leave whose check has not run
+         * yet runs it first (the task leaves only once it passed). */
+        if ((d->flags & F_DFUSE_LEAVE) && !(d->flags & F_MANIFESTED) && d->op == OP_NONE) {
+            d->op = OP_MANIFEST;
+            d->phase = PH_ERASE;
+        }
+        arm_leave(d, 0);
+        return;
+    }
+    udfu_dfu_cancel(d);
+    if (s == UDFU_DNLOAD_SYNC || s == UDFU_DNBUSY || s == UDFU_DNLOAD_IDLE ||
+        s == UDFU_MANIFEST_SYNC || s == UDFU_MANIFEST) {
+        /* A download cut short: the image is incomplete. */
+        udfu_dfu_fail(d, UDFU_STATUS_ERR_FIRMWARE);
+        return;
+    }
+    if (s != UDFU_DFU_ERROR)
+        to_idle(d);
+}
+
+int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt)
+{
+    if (alt >= d->cfg->target_count)
+        return UDFU_ERR_INVAL;
+    if (alt != d->alt) {
+        d->alt = alt;
+        udfu_dfu_cancel(d);
+        if (d->state != UDFU_DFU_ERROR)
+            to_idle(d);
+    }
+    return 0;
+}
+
+/* ---- memory work --------------------------------------------------------- */
+
+/* Each step issues one callback and advances the cursor past it; *ms gets
+ * the step's estimated duration. */
+static int step_dnload(struct udfu_dfu *d, uint32_t *ms)
+{
+    const struct udfu_dfu_cfg *c = d->cfg;
+    const struct udfu_target *t = dfu_target(d);
+    uint32_t base = t->regions[0].start, start, size;
+    while (d->phase == PH_ERASE && !t->dfuse && d->erased_end < d->offset &&
+           !udfu_mem_sector(t, base + d->erased_end, &start, &size)) {
+        d->erased_end = start + size - base;
+        if (udfu_mem_find(t, start)->attr & UDFU_MEM_ERASE) {
+            *ms = sector_erase_ms(t, start);
+            return c->erase(c->context, d->alt, start, size);
+        }
+    }
+    if (d->phase <= PH_PROG) {
+        d->phase = PH_VERIFY;
+        *ms = udfu_mem_prog_ms(t, d->op_addr, d->op_len);
+        return c->prog(c->context, d->alt, d->op_addr, c->buffer, d->op_len);
+    }
+    d->phase = PH_END;
+    return c->verify(c->context, d->alt, d->op_addr, c->buffer, d->op_len);
+}
+
+static int step(struct udfu_dfu *d, uint32_t *ms)
+{
+    const struct udfu_dfu_cfg *c = d->cfg;
+    const struct udfu_target *t = dfu_target(d);
+    uint32_t start, size;
+    switch (d->op) {
+    case OP_DNLOAD:
+        return step_dnload(d, ms);
+    case OP_ERASE:
+    case OP_MASS:
+        udfu_dfuse_next_erasable(t, d->op_addr, &start, &size);
+        d->op_addr = start + size;
+        /* A page erase is one step; so is the last sector below 4 GiB. */
+        if (d->op == OP_ERASE || !d->op_addr)
+            d->phase = PH_END;
+        *ms = sector_erase_ms(t, start);
+        return c->erase(c->context, d->alt, start, size);
+    case OP_MANIFEST:
+        d->phase = PH_END;
+        *ms = c->manifest_ms;
+        return c->manifest ? c->manifest(c->context, d->alt) : 0;
+    case OP_REFUSE:
+        d->phase = PH_END;
+        return 0;
+    default: /* OP_UNPROTECT */
+        d->phase = PH_END;
+        *ms = c->manifest_ms;
+        return c->unprotect(c->context, d->alt);
+    }
+}
+
+/* Whether the operation still has a step to issue. */
+static int more(const struct udfu_dfu *d)
+{
+    const struct udfu_target *t = dfu_target(d);
+    uint32_t start, size;
+    switch (d->phase) {
+    case PH_END:
+    case PH_CANCEL:
+        return 0;
+    case PH_VERIFY:
+        return d->cfg->verify != NULL;
+    default:
+        return d->op != OP_MASS || udfu_dfuse_next_erasable(t, d->op_addr, &start, &size);
+    }
+}
+
+static enum udfu_status op_status(uint8_t op, int err)
+{
+    if (op == OP_MANIFEST)
+        return UDFU_STATUS_ERR_FIRMWARE;
+    if (op != OP_DNLOAD && err == UDFU_ERR_IO)
+        return UDFU_STATUS_ERR_ERASE;
+    return udfu_err_to_status(err);
+}
+
+/* The operation ended: on to the next state. */
+static void finish(struct udfu_dfu *d, int err)
+{
+    uint8_t op = d->op, cancelled = d->phase == PH_CANCEL;
+    d->op = OP_NONE;
+    d->flags &= (uint8_t)~F_RUNNING;
+    if (cancelled)
+        return;
+    if (err < 0 || op == OP_REFUSE) {
+        udfu_dfu_fail(d, op == OP_REFUSE ? (enum udfu_status)d->op_addr : op_status(op, err));
+        return;
+    }
+    if (op != OP_MANIFEST)
+        return;
+    d->flags |= F_MANIFESTED;
+    if (d->flags & F_DFUSE_LEAVE) {
+        /* leave() was armed when the check started */
+    } else if (d->cfg->attributes & UDFU_ATTR_MANIFEST_TOLERANT) {
+        if (d->state == UDFU_MANIFEST)
+            d->state = UDFU_MANIFEST_SYNC;
+    } else {
+        d->state = UDFU_MANIFEST_WAIT_RESET;
+        arm_leave(d, reset_timeout(d));
+    }
+}
+
+void udfu_dfu_complete(struct udfu_dfu *d, int err)
+{
+    UDFU_ASSERT(err <= 0 && err >= -128);
+    d->result = (int8_t)err;
+    d->flags |= F_DONE;
+}
+
+/* Issues the next step; finishes the operation once nothing is left. */
+static void run(struct udfu_dfu *d)
+{
+    uint32_t ms = 0;
+    int err;
+    if (d->op == OP_REFUSE && (d->flags & F_FRESH))
+        return; /* the refusal shows after the first dfuDNBUSY */
+    err = step(d, &ms);
+    if (err == UDFU_ERR_PENDING) {
+        d->flags |= F_RUNNING;
+        d->op_started = d->now;
+        d->op_step_ms = ms;
+    } else if (err < 0 || !more(d)) {
+        finish(d, err);
+    }
+}
+
+void udfu_dfu_task(struct udfu_dfu *d, uint32_t now_ms)
+{
+    d->now = now_ms;
+    if (d->flags & F_DONE) {
+        d->flags &= (uint8_t)~(F_DONE | F_RUNNING);
+        if (d->result < 0 || !more(d))
+            finish(d, d->result);
+    }
+    if (d->op != OP_NONE && !(d->flags & F_RUNNING))
+        run(d);
+    settle(d);
+    if ((d->flags & F_LEAVE) && d->op == OP_NONE && elapsed(d, d->leave_at)) {
+        uint32_t addr = (d->flags & F_DFUSE_LEAVE) ? d->addr : 0;
+        d->flags &= (uint8_t)~(F_LEAVE | F_MANIFESTED | F_DFUSE_LEAVE);
+        d->cfg->leave(d->cfg->context, addr);
+    }
+}

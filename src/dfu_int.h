@@ -1,0 +1,63 @@
+/*
+ * dfu_int.h - internals shared by dfu.c (DFU 1.1 state machine) and
+ * dfuse.c (ST DfuSe commands). Not a public header.
+ */
+#ifndef UDFU_DFU_INT_H
+#define UDFU_DFU_INT_H
+
+#include "udfu_dfu.h"
+#include "udfu_util.h"
+
+/* Memory operations (d->op). */
+enum {
+    OP_NONE,
+    OP_DNLOAD,    /* (plain: erase sectors as reached, then) program op_len bytes */
+    OP_ERASE,     /* DfuSe page erase of the sector at op_addr */
+    OP_MASS,      /* DfuSe mass erase: every erasable sector, one per step */
+    OP_UNPROTECT, /* DfuSe read unprotect */
+    OP_MANIFEST,  /* manifestation (plain), or check before a DfuSe leave */
+    OP_REFUSE     /* a refused DNLOAD: fails with status op_addr, so the host
+                     still sees dfuDNBUSY first and the error next (ST) */
+};
+
+/* Steps of OP_DNLOAD (d->phase). */
+/* Progress of an operation (d->phase): PH_ERASE is the start of every
+ * operation; OP_DNLOAD goes through all of them. */
+enum { PH_ERASE, PH_PROG, PH_VERIFY, PH_END, PH_CANCEL = 0xFF };
+
+/* d->flags */
+#define F_OUT 0x01u        /* DNLOAD data stage awaited */
+#define F_FRESH 0x02u      /* no GETSTATUS since the last DNLOAD: report dfuDNBUSY */
+#define F_RUNNING 0x04u    /* a callback returned PENDING; complete() awaited */
+#define F_LEAVE 0x08u      /* leave() armed for leave_at */
+#define F_MANIFESTED 0x10u /* a manifestation completed: a bus reset leaves */
+#define F_DFUSE_LEAVE 0x20u /* the manifestation is a DfuSe leave */
+#define F_DONE 0x40u       /* complete() arrived; handled by the task */
+
+static inline const struct udfu_target *dfu_target(const struct udfu_dfu *d)
+{
+    return &d->cfg->targets[d->alt];
+}
+
+/* Drops the current operation; one still running is left to complete and
+ * its result is then ignored (it had no transfer to report to). */
+void udfu_dfu_cancel(struct udfu_dfu *d);
+/* A host mistake: stall, dfuERROR, errSTALLEDPKT (DFU 1.1 A.2). */
+int udfu_dfu_illegal(struct udfu_dfu *d);
+/* An error found while processing: dfuERROR with status, no new work. */
+void udfu_dfu_fail(struct udfu_dfu *d, enum udfu_status status);
+/* A DNLOAD refused after its data arrived (address, permission): reported
+ * as dfuERROR with status at the GETSTATUS after the first one. */
+void udfu_dfu_refuse(struct udfu_dfu *d, enum udfu_status status);
+/* Queues a memory operation at addr (OP_DNLOAD: op_len bytes from the
+ * buffer); the state becomes dfuDNLOAD-SYNC. */
+void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr);
+
+/* DfuSe handlers, called by dfu.c for DfuSe targets. */
+void udfu_dfuse_dnload(struct udfu_dfu *d, uint16_t block, uint16_t len);
+int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data);
+/* Next erasable sector at or after addr for mass erase: 1 found, 0 none. */
+int udfu_dfuse_next_erasable(const struct udfu_target *t, uint32_t addr, uint32_t *start,
+                             uint32_t *size);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * usbd_desc.c - the descriptors of a udfu device, generated from its config:
+ * device, configuration (DFU interface, alt settings, functional
+ * descriptor), strings, BOS and the Microsoft OS 2.0 descriptor set.
+ *
+ * Fixed parts come from small templates that are patched in place, which
+ * is smaller on a Cortex-M0+ than storing every field one by one.
+ */
+#include "udfu_usbd.h"
+
+#include "udfu_util.h"
+
+#define DESC_DEVICE 1
+#define DESC_CONFIG 2
+#define DESC_STRING 3
+#define DESC_INTERFACE 4
+#define DESC_BOS 0x0F
+
+#define IF_LEN 9
+#define BOS_LEN 33      /* BOS header (5) + MS OS 2.0 platform capability (28) */
+#define MSOS_BASE_LEN 30 /* set header (10) + compatible ID (20) */
+#define MSOS_PROP_HDR 10 /* registry property minus name and data */
+#define MSOS_WINDOWS 0x06030000u /* Windows 8.1: the first with MS OS 2.0 */
+
+static const uint8_t device_tpl[18] = {
+    18, DESC_DEVICE, 0x00, 0x02, /* bcdUSB 2.00, patched to 2.01 */
+    0, 0, 0,                     /* class per interface */
+    64,                          /* bMaxPacketSize0 */
+    0, 0, 0, 0, 0, 0,            /* idVendor, idProduct, bcdDevice */
+    0, 0, 0, 1                   /* string indices, one configuration */
+};
+
+static const uint8_t iface_tpl[IF_LEN] = {
+    IF_LEN, DESC_INTERFACE, 0, 0, 0, /* number, alt setting: patched; no endpoints */
+    UDFU_CLASS_APP_SPECIFIC, UDFU_SUBCLASS_DFU, 0, 0
+};
+
+/* BOS header, then the platform capability: bDevCapabilityType 5, the
+ * MS OS 2.0 platform UUID {D8DD60DF-4589-4CC7-9CD2-659D9E648A9F} in its
+ * little-endian GUID byte order, and the descriptor set information
+ * (dwWindowsVersion, wMSOSDescriptorSetTotalLength, bMS_VendorCode,
+ * bAltEnumCode). */
+static const uint8_t bos_tpl[BOS_LEN] = {
+    5, DESC_BOS, BOS_LEN, 0, 1,
+    28, 0x10, 0x05, 0,
+    0xDF, 0x60, 0xDD, 0xD8, 0x89, 0x45, 0xC7, 0x4C,
+    0x9C, 0xD2, 0x65, 0x9D, 0x9E, 0x64, 0x8A, 0x9F,
+    0x00, 0x00, 0x03, 0x06, 0, 0, 0, 0
+};
+
+/* MS OS 2.0 set header (wLength 10, MS_OS_20_SET_HEADER_DESCRIPTOR,
+ * dwWindowsVersion, wTotalLength patched) and the compatible ID feature
+ * (wLength 20, MS_OS_20_FEATURE_COMPATBLE_ID, "WINUSB", no sub-ID). */
+static const uint8_t msos_tpl[MSOS_BASE_LEN] = {
+    10, 0, 0x00, 0, 0x00, 0x00, 0x03, 0x06, 0, 0,
+    20, 0, 0x03, 0, 'W', 'I', 'N', 'U', 'S', 'B', 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0
+};
+
+static const char prop_name[] = "DeviceInterfaceGUIDs"; /* with its NUL: 21 */
+
+/* Bytes 0..n-1 of s as UTF-16LE code units at p, last first: s may be the
+ * ASCII text sitting at p itself (a character is read before its slot is
+ * overwritten). Returns the end. */
+static uint8_t *put_utf16(uint8_t *p, const char *s, size_t n)
+{
+    uint8_t *end = p + 2 * n;
+    while (n--) {
+        p[2 * n] = (uint8_t)s[n];
+        p[2 * n + 1] = 0;
+    }
+    return end;
+}
+
+static uint8_t num_targets(const struct udfu_usbd_cfg *cfg)
+{
+    return cfg->dfu ? cfg->dfu->cfg->target_count : 1;
+}
+
+static uint8_t iface_num(const struct udfu_usbd_cfg *cfg)
+{
+    return cfg->dfu ? cfg->dfu->cfg->interface : cfg->rt->cfg->interface;
+}
+
+/* The string of interface alt setting alt, NULL if none; *t is set to the
+ * target when that string is a DfuSe layout to generate. */
+static const char *iface_str(const struct udfu_usbd_cfg *cfg, unsigned alt,
+                             const struct udfu_target **t)
+{
+    *t = NULL;
+    if (!cfg->dfu)
+        return alt ? NULL : cfg->rt_name;
+    if (alt >= cfg->dfu->cfg->target_count)
+        return NULL;
+    if (cfg->dfu->cfg->targets[alt].dfuse) {
+        *t = &cfg->dfu->cfg->targets[alt];
+        return "";
+    }
+    return cfg->dfu->cfg->targets[alt].name;
+}
+
+int udfu_usbd_device_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
+{
+    if (size < sizeof device_tpl)
+        return UDFU_ERR_NOSPACE;
+    memcpy(buf, device_tpl, sizeof device_tpl);
+    if (cfg->ms_vendor_code)
+        buf[2] = 0x01;
+    if (cfg->ep0_size)
+        buf[7] = cfg->ep0_size;
+    udfu_put16(buf + 8, cfg->vid);
+    udfu_put16(buf + 10, cfg->pid);
+    udfu_put16(buf + 12, cfg->bcd_device);
+    buf[14] = cfg->manufacturer ? UDFU_USBD_STR_MANUFACTURER : 0;
+    buf[15] = cfg->product ? UDFU_USBD_STR_PRODUCT : 0;
+    buf[16] = cfg->serial ? UDFU_USBD_STR_SERIAL : 0;
+    return sizeof device_tpl;
+}
+
+int udfu_usbd_func_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
+{
+    uint8_t attr;
+    uint16_t detach, xfer, bcd;
+    if (size < UDFU_FUNC_DESC_LEN)
+        return UDFU_ERR_NOSPACE;
+    if (cfg->dfu) {
+        const struct udfu_dfu_cfg *c = cfg->dfu->cfg;
+        attr = c->attributes;
+        detach = c->detach_timeout_ms;
+        xfer = c->transfer_size;
+        bcd = udfu_dfu_bcd(c);
+    } else {
+        const struct udfu_rt_cfg *c = cfg->rt->cfg;
+        attr = c->attributes;
+        detach = c->detach_timeout_ms;
+        xfer = c->transfer_size;
+        bcd = c->bcd_dfu ? c->bcd_dfu : UDFU_BCD_DFU;
+    }
+    buf[0] = UDFU_FUNC_DESC_LEN;
+    buf[1] = UDFU_DESC_FUNCTIONAL;
+    buf[2] = attr;
+    udfu_put16(buf + 3, detach);
+    udfu_put16(buf + 5, xfer);
+    udfu_put16(buf + 7, bcd);
+    return UDFU_FUNC_DESC_LEN;
+}
+
+int udfu_usbd_config_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
+{
+    unsigned n = num_targets(cfg), alt;
+    unsigned total = 9 + n * IF_LEN + UDFU_FUNC_DESC_LEN;
+    uint16_t ma = cfg->max_power_ma ? cfg->max_power_ma : 100;
+    uint8_t *p = buf + 9;
+    if (total > size)
+        return UDFU_ERR_NOSPACE;
+    buf[0] = 9;
+    buf[1] = DESC_CONFIG;
+    udfu_put16(buf + 2, (uint16_t)total);
+    buf[4] = 1;                                  /* bNumInterfaces */
+    buf[5] = 1;                                  /* bConfigurationValue */
+    buf[6] = 0;                                  /* iConfiguration */
+    buf[7] = cfg->self_powered ? 0xC0 : 0x80;    /* no remote wakeup */
+    buf[8] = (uint8_t)(ma > 500 ? 250 : (ma + 1) / 2); /* 2 mA units */
+    for (alt = 0; alt < n; alt++) {
+        const struct udfu_target *t;
+        memcpy(p, iface_tpl, IF_LEN);
+        p[2] = iface_num(cfg);
+        p[3] = (uint8_t)alt;
+        p[7] = cfg->dfu ? UDFU_PROTOCOL_DFU : UDFU_PROTOCOL_RUNTIME;
+        p[8] = iface_str(cfg, alt, &t) ? (uint8_t)(UDFU_USBD_STR_INTERFACE + alt) : 0;
+        p += IF_LEN;
+    }
+    udfu_usbd_func_desc(cfg, p, UDFU_FUNC_DESC_LEN);
+    return (int)total;
+}
+
+int udfu_usbd_string_desc(const struct udfu_usbd_cfg *cfg, uint8_t index, uint8_t *buf,
+                          uint16_t size)
+{
+    const struct udfu_target *t = NULL;
+    const char *s;
+    size_t n, cap;
+    if (size < 4)
+        return UDFU_ERR_NOSPACE;
+    buf[1] = DESC_STRING;
+    if (index == 0) {
+        buf[0] = 4;
+        udfu_put16(buf + 2, 0x0409);
+        return 4;
+    }
+    switch (index) {
+    case UDFU_USBD_STR_MANUFACTURER: s = cfg->manufacturer; break;
+    case UDFU_USBD_STR_PRODUCT: s = cfg->product; break;
+    case UDFU_USBD_STR_SERIAL: s = cfg->serial; break;
+    default:
+        s = index >= UDFU_USBD_STR_INTERFACE ? iface_str(cfg, index - UDFU_USBD_STR_INTERFACE, &t)
+                                             : NULL;
+    }
+    if (!s)
+        return UDFU_ERR_INVAL;
+    /* bLength is one byte: at most 126 UTF-16 code units. */
+    cap = ((size < 254 ? size : 254) - 2u) / 2u;
+    if (t) {
+        /* Generate the ASCII layout at buf + 2; expanding it backwards
+         * below never overwrites a character before it is read. */
+        int rc = udfu_mem_layout(t, (char *)buf + 2, cap + 1);
+        if (rc < 0)
+            return rc;
+        s = (const char *)buf + 2;
+        n = (size_t)rc;
+    } else {
+        n = strlen(s);
+        if (n > cap)
+            n = cap;
+    }
+    buf[0] = (uint8_t)(2 + 2 * n);
+    put_utf16(buf + 2, s, n);
+    return buf[0];
+}
+
+/* Length of the MS OS 2.0 descriptor set; the BOS repeats it. */
+static unsigned msos2_len(const struct udfu_usbd_cfg *cfg)
+{
+    if (!cfg->ms_guid)
+        return MSOS_BASE_LEN;
+    return MSOS_BASE_LEN + MSOS_PROP_HDR + 2 * sizeof prop_name + 2 * (strlen(cfg->ms_guid) + 2);
+}
+
+int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
+{
+    if (!cfg->ms_vendor_code)
+        return UDFU_ERR_UNSUPPORTED;
+    if (size < BOS_LEN)
+        return UDFU_ERR_NOSPACE;
+    memcpy(buf, bos_tpl, BOS_LEN);
+    udfu_put16(buf + 29, (uint16_t)msos2_len(cfg));
+    buf[31] = cfg->ms_vendor_code;
+    return BOS_LEN;
+}
+
+int udfu_usbd_msos2_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
+{
+    unsigned total = msos2_len(cfg), data_len;
+    uint8_t *p = buf + MSOS_BASE_LEN;
+    if (!cfg->ms_vendor_code)
+        return UDFU_ERR_UNSUPPORTED;
+    if (total > size)
+        return UDFU_ERR_NOSPACE;
+    memcpy(buf, msos_tpl, MSOS_BASE_LEN);
+    udfu_put16(buf + 8, (uint16_t)total);
+    if (!cfg->ms_guid)
+        return (int)total;
+    /* Registry property DeviceInterfaceGUIDs, REG_MULTI_SZ: the GUID, its
+     * NUL, and the NUL that ends the list. */
+    data_len = total - MSOS_BASE_LEN - MSOS_PROP_HDR - 2 * sizeof prop_name;
+    udfu_put16(p, (uint16_t)(total - MSOS_BASE_LEN));
+    udfu_put16(p + 2, 0x0004);                /* MS_OS_20_FEATURE_REG_PROPERTY */
+    udfu_put16(p + 4, 0x0007);                /* REG_MULTI_SZ */
+    udfu_put16(p + 6, 2 * sizeof prop_name);  /* wPropertyNameLength */
+    p = put_utf16(p + 8, prop_name, sizeof prop_name);
+    udfu_put16(p, (uint16_t)data_len);
+    p = put_utf16(p + 2, cfg->ms_guid, data_len / 2 - 2);
+    memset(p, 0, 4);
+    return (int)total;
+}

@@ -1,0 +1,16 @@
+/* A small SHA-256 (FIPS 180-4) for the tests' hook implementations. */
+#ifndef TEST_SHA256_H
+#define TEST_SHA256_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    uint32_t fill;
+};
+void sha256_init(struct sha256 *s);
+void sha256_update(struct sha256 *s, const void *data, size_t len);
+void sha256_final(struct sha256 *s, uint8_t out[32]);
+#endif

@@ -1,0 +1,46 @@
+/*
+ * test.h - the tiny test harness every udfu test uses.
+ *
+ *   TEST(name) { CHECK(x == 1); CHECK_EQ(a, b); }
+ *   int main(void) { RUN(name); return test_summary(); }
+ *
+ * A failed CHECK prints file:line and the expression, marks the test failed
+ * and goes on. test_summary() prints "N passed, N failed" and returns the
+ * exit code (0 only if nothing failed and at least one test ran).
+ */
+#ifndef UDFU_TEST_H
+#define UDFU_TEST_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+void test_fail(const char *file, int line, const char *expr);
+void test_fail_eq(const char *file, int line, const char *expr, long long a, long long b);
+void test_run(const char *name, void (*fn)(void));
+int test_summary(void);
+/* Number of CHECKs evaluated so far (tests that assert nothing are caught). */
+extern unsigned long test_checks;
+
+#define TEST(name) static void name(void)
+#define RUN(name) test_run(#name, name)
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        test_checks++;                                                                     \
+        if (!(cond))                                                                       \
+            test_fail(__FILE__, __LINE__, #cond);                                          \
+    } while (0)
+#define CHECK_EQ(a, b)                                                                     \
+    do {                                                                                   \
+        long long test_a_ = (long long)(a), test_b_ = (long long)(b);                      \
+        test_checks++;                                                                     \
+        if (test_a_ != test_b_)                                                            \
+            test_fail_eq(__FILE__, __LINE__, #a " == " #b, test_a_, test_b_);              \
+    } while (0)
+#define CHECK_MEM(a, b, n)                                                                 \
+    do {                                                                                   \
+        test_checks++;                                                                     \
+        if (memcmp((a), (b), (n)) != 0)                                                    \
+            test_fail(__FILE__, __LINE__, "memcmp(" #a ", " #b ", " #n ") == 0");          \
+    } while (0)
+
+#endif
