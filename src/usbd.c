@@ -169,33 +169,41 @@ static int usbd_class(struct udfu_usbd *u, const struct udfu_setup *r, uint8_t *
     return u->cfg->dfu ? udfu_dfu_setup(u->cfg->dfu, r, data) : udfu_rt_setup(u->cfg->rt, r, data);
 }
 
+static void usbd_stall(struct udfu_usbd *u)
+{
+    u->owner = OWN_STD; /* no status stage follows a stall */
+    u->cfg->dcd->ep0_stall(u->cfg->context);
+}
+
+static void usbd_ack(struct udfu_usbd *u)
+{
+    u->stage = STAGE_STATUS;
+    u->cfg->dcd->ep0_ack(u->cfg->context);
+}
+
 /* Answers the request: stall, status only, IN data or OUT data. */
 static void usbd_reply(struct udfu_usbd *u, uint8_t *data, int n)
 {
     const struct udfu_dcd *dcd = u->cfg->dcd;
     void *ctx = u->cfg->context;
     uint16_t want = u->req.wLength;
-    uint8_t ep0 = u->cfg->ep0_size ? u->cfg->ep0_size : 64;
+    uint8_t ep0 = u->cfg->ep0_size ? u->cfg->ep0_size : 64; /* a power of 2 */
 
     /* An OUT data stage is only for a class request (DNLOAD) that takes
      * exactly wLength bytes; anything else cannot be received. */
     if (n >= 0 && want && !(u->req.bmRequestType & RT_DIR_IN) &&
         (u->owner != OWN_CLASS || !u->cfg->dfu || n != want))
         n = UDFU_ERR_STALL;
-    if (n < 0) {
-        u->owner = OWN_STD;
-        dcd->ep0_stall(ctx);
-        return;
-    }
-    if (!want) {
-        u->stage = STAGE_STATUS;
-        dcd->ep0_ack(ctx);
-    } else if (u->req.bmRequestType & RT_DIR_IN) {
+    if (n < 0)
+        usbd_stall(u);
+    else if (!want)
+        usbd_ack(u);
+    else if (u->req.bmRequestType & RT_DIR_IN) {
         /* Never more than asked; a short reply that fills its last packet
          * needs a zero-length packet to end the data stage. */
         uint16_t len = (uint16_t)(n < want ? n : want);
         u->stage = STAGE_STATUS;
-        dcd->ep0_in(ctx, data, len, len && len < want && len % ep0 == 0);
+        dcd->ep0_in(ctx, data, len, len && len < want && !(len & (ep0 - 1u)));
     } else {
         u->stage = STAGE_DATA_OUT;
         dcd->ep0_out(ctx, data, want);
@@ -234,13 +242,10 @@ void udfu_usbd_out_done(struct udfu_usbd *u, uint16_t len)
     if (u->stage != STAGE_DATA_OUT)
         return;
     u->stage = STAGE_IDLE;
-    if (udfu_dfu_data(u->cfg->dfu, len) < 0) {
-        u->owner = OWN_STD;
-        u->cfg->dcd->ep0_stall(u->cfg->context);
-        return;
-    }
-    u->stage = STAGE_STATUS;
-    u->cfg->dcd->ep0_ack(u->cfg->context);
+    if (udfu_dfu_data(u->cfg->dfu, len) < 0)
+        usbd_stall(u);
+    else
+        usbd_ack(u);
 }
 
 void udfu_usbd_status_done(struct udfu_usbd *u)

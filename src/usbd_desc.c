@@ -30,6 +30,10 @@ static const uint8_t device_tpl[18] = {
     0, 0, 0, 1                   /* string indices, one configuration */
 };
 
+/* One configuration, one interface; bus-powered, no remote wakeup, 100 mA
+ * (patched from the config). */
+static const uint8_t config_tpl[9] = {9, DESC_CONFIG, 0, 0, 1, 1, 0, 0x80, 50};
+
 static const uint8_t iface_tpl[IF_LEN] = {
     IF_LEN, DESC_INTERFACE, 0, 0, 0, /* number, alt setting: patched; no endpoints */
     UDFU_CLASS_APP_SPECIFIC, UDFU_SUBCLASS_DFU, 0, 0
@@ -49,12 +53,15 @@ static const uint8_t bos_tpl[BOS_LEN] = {
 };
 
 /* MS OS 2.0 set header (wLength 10, MS_OS_20_SET_HEADER_DESCRIPTOR,
- * dwWindowsVersion, wTotalLength patched) and the compatible ID feature
- * (wLength 20, MS_OS_20_FEATURE_COMPATBLE_ID, "WINUSB", no sub-ID). */
-static const uint8_t msos_tpl[MSOS_BASE_LEN] = {
+ * dwWindowsVersion, wTotalLength patched), the compatible ID feature
+ * (wLength 20, MS_OS_20_FEATURE_COMPATBLE_ID, "WINUSB", no sub-ID), and the
+ * start of the registry property (wLength patched,
+ * MS_OS_20_FEATURE_REG_PROPERTY, REG_MULTI_SZ, wPropertyNameLength 42). */
+static const uint8_t msos_tpl[MSOS_BASE_LEN + 8] = {
     10, 0, 0x00, 0, 0x00, 0x00, 0x03, 0x06, 0, 0,
     20, 0, 0x03, 0, 'W', 'I', 'N', 'U', 'S', 'B', 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0x04, 0, 0x07, 0, 42, 0
 };
 
 static const char prop_name[] = "DeviceInterfaceGUIDs"; /* with its NUL: 21 */
@@ -148,27 +155,27 @@ int udfu_usbd_func_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t 
 int udfu_usbd_config_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
     unsigned n = num_targets(cfg), alt;
-    unsigned total = 9 + n * IF_LEN + UDFU_FUNC_DESC_LEN;
-    uint16_t ma = cfg->max_power_ma ? cfg->max_power_ma : 100;
-    uint8_t *p = buf + 9;
+    unsigned total = sizeof config_tpl + n * IF_LEN + UDFU_FUNC_DESC_LEN;
+    uint8_t ifnum = iface_num(cfg);
+    uint8_t proto = cfg->dfu ? UDFU_PROTOCOL_DFU : UDFU_PROTOCOL_RUNTIME;
+    uint16_t ma = cfg->max_power_ma;
+    uint8_t *p = buf + sizeof config_tpl;
     if (total > size)
         return UDFU_ERR_NOSPACE;
-    buf[0] = 9;
-    buf[1] = DESC_CONFIG;
+    memcpy(buf, config_tpl, sizeof config_tpl);
     udfu_put16(buf + 2, (uint16_t)total);
-    buf[4] = 1;                                  /* bNumInterfaces */
-    buf[5] = 1;                                  /* bConfigurationValue */
-    buf[6] = 0;                                  /* iConfiguration */
-    buf[7] = cfg->self_powered ? 0xC0 : 0x80;    /* no remote wakeup */
-    buf[8] = (uint8_t)(ma > 500 ? 250 : (ma + 1) / 2); /* 2 mA units */
-    for (alt = 0; alt < n; alt++) {
+    if (cfg->self_powered)
+        buf[7] = 0xC0;
+    if (ma)
+        buf[8] = (uint8_t)(ma > 500 ? 250 : (ma + 1) / 2); /* 2 mA units */
+    for (alt = 0; alt < n; alt++, p += IF_LEN) {
         const struct udfu_target *t;
         memcpy(p, iface_tpl, IF_LEN);
-        p[2] = iface_num(cfg);
+        p[2] = ifnum;
         p[3] = (uint8_t)alt;
-        p[7] = cfg->dfu ? UDFU_PROTOCOL_DFU : UDFU_PROTOCOL_RUNTIME;
-        p[8] = iface_str(cfg, alt, &t) ? (uint8_t)(UDFU_USBD_STR_INTERFACE + alt) : 0;
-        p += IF_LEN;
+        p[7] = proto;
+        if (iface_str(cfg, alt, &t))
+            p[8] = (uint8_t)(UDFU_USBD_STR_INTERFACE + alt);
     }
     udfu_usbd_func_desc(cfg, p, UDFU_FUNC_DESC_LEN);
     return (int)total;
@@ -240,26 +247,22 @@ int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t s
 
 int udfu_usbd_msos2_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
-    unsigned total = msos2_len(cfg), data_len;
-    uint8_t *p = buf + MSOS_BASE_LEN;
+    unsigned total = msos2_len(cfg);
+    uint8_t *p;
     if (!cfg->ms_vendor_code)
         return UDFU_ERR_UNSUPPORTED;
     if (total > size)
         return UDFU_ERR_NOSPACE;
-    memcpy(buf, msos_tpl, MSOS_BASE_LEN);
+    memcpy(buf, msos_tpl, cfg->ms_guid ? sizeof msos_tpl : MSOS_BASE_LEN);
     udfu_put16(buf + 8, (uint16_t)total);
     if (!cfg->ms_guid)
         return (int)total;
     /* Registry property DeviceInterfaceGUIDs, REG_MULTI_SZ: the GUID, its
      * NUL, and the NUL that ends the list. */
-    data_len = total - MSOS_BASE_LEN - MSOS_PROP_HDR - 2 * sizeof prop_name;
-    udfu_put16(p, (uint16_t)(total - MSOS_BASE_LEN));
-    udfu_put16(p + 2, 0x0004);                /* MS_OS_20_FEATURE_REG_PROPERTY */
-    udfu_put16(p + 4, 0x0007);                /* REG_MULTI_SZ */
-    udfu_put16(p + 6, 2 * sizeof prop_name);  /* wPropertyNameLength */
-    p = put_utf16(p + 8, prop_name, sizeof prop_name);
-    udfu_put16(p, (uint16_t)data_len);
-    p = put_utf16(p + 2, cfg->ms_guid, data_len / 2 - 2);
+    udfu_put16(buf + MSOS_BASE_LEN, (uint16_t)(total - MSOS_BASE_LEN));
+    p = put_utf16(buf + sizeof msos_tpl, prop_name, sizeof prop_name);
+    udfu_put16(p, (uint16_t)(buf + total - p - 2));
+    p = put_utf16(p + 2, cfg->ms_guid, (size_t)(buf + total - p - 6) / 2);
     memset(p, 0, 4);
     return (int)total;
 }

@@ -119,7 +119,12 @@ int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg);
 
 /* A SETUP packet arrived on EP0 (raw: its 8 bytes, only read during the
  * call). Cancels any transfer in progress and answers through exactly one
- * of ep0_in, ep0_out, ep0_ack or ep0_stall. */
+ * of ep0_in, ep0_out, ep0_ack or ep0_stall. Standard requests are answered
+ * here; class requests go to the class only when they are addressed to
+ * interface 0 (recipient interface, wIndex 0) of a configured device (the
+ * interface does not exist before SET_CONFIGURATION); the vendor request
+ * ms_vendor_code with wIndex UDFU_USBD_MSOS20_INDEX returns the MS OS 2.0
+ * descriptor set. Everything else stalls. IN replies are cut to wLength. */
 void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8]);
 /* The OUT data stage asked for by ep0_out() ended with len bytes in its
  * buffer. Answers with ep0_ack or ep0_stall. Ignored if no OUT data stage

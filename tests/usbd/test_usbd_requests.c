@@ -449,6 +449,32 @@ TEST(task_passes_time_to_the_class)
     CHECK_EQ(fx.detached, 0);
 }
 
+TEST(task_drives_the_dfu_memory_work)
+{
+    uint8_t block[16], back[16];
+    uint32_t now = 1000;
+    int i, polls = 0;
+    fx_dfu(&fx, fx_plain_targets, 2);
+    fx_configure(&fx);
+    for (i = 0; i < (int)sizeof block; i++)
+        block[i] = (uint8_t)(0xA5 ^ i);
+    udfu_usbd_task(U, now);
+    CHECK_EQ(fd_setup(U, F, UDFU_RT_OUT, UDFU_REQ_DNLOAD, 0, 0, sizeof block), FD_OUT);
+    memcpy(F->out_buf, block, sizeof block);
+    udfu_usbd_out_done(U, sizeof block);
+    udfu_usbd_status_done(U);
+    /* As dfu-util does: GETSTATUS, wait bwPollTimeout, again, until idle. */
+    CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
+    while (F->data[4] != UDFU_DNLOAD_IDLE && F->data[4] != UDFU_DFU_ERROR && polls++ < 20) {
+        now += (udfu_get32(F->data) >> 8) + 1u; /* bwPollTimeout, 24 bits */
+        udfu_usbd_task(U, now);
+        CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
+    }
+    CHECK_EQ(F->data[4], UDFU_DNLOAD_IDLE);
+    CHECK_EQ(fx.dcfg.read(fx.dcfg.context, 0, 0x08000000u, back, sizeof back), 0);
+    CHECK_MEM(back, block, sizeof block);
+}
+
 int main(void)
 {
     RUN(get_device_descriptor_is_truncated_to_wlength);
@@ -477,5 +503,6 @@ int main(void)
     RUN(runtime_will_detach_hands_off_after_the_status_stage);
     RUN(runtime_reset_after_detach_hands_off);
     RUN(task_passes_time_to_the_class);
+    RUN(task_drives_the_dfu_memory_work);
     return test_summary();
 }
