@@ -477,10 +477,14 @@ int udfu_boot_commit(struct udfu_boot *b)
     return err;
 }
 
-int udfu_boot_confirm(struct udfu_boot *b)
+int udfu_boot_confirm(struct udfu_boot *b, uint32_t running)
 {
     uint8_t p = find_state(b, UDFU_BOOT_PENDING);
-    return p == UDFU_BOOT_NONE ? 0 : append(b, REC_CONFIRM, p, 0, 0, 0);
+    if (p == UDFU_BOOT_NONE)
+        return 0;
+    if (running != udfu_boot_app_addr(b, p))
+        return UDFU_ERR_STATE;
+    return append(b, REC_CONFIRM, p, 0, 0, 0);
 }
 
 int udfu_boot_invalidate(struct udfu_boot *b, uint8_t slot)

@@ -245,8 +245,9 @@ int udfu_boot_dirty(const struct udfu_boot *b);
 
 /* Verifies the update slot and, if the image is good, writes its COMMIT
  * record (PENDING if trial_boots, else CONFIRMED). Call it from the DFU
- * manifest() callback, and from leave() after a DfuSe download if
- * udfu_boot_dirty(). A slot already committed and not written since is
+ * manifest() callback (udfu_dfu calls it after a plain download and for a
+ * DfuSe leave; with a class core that skips it on leave, call it from
+ * leave() if udfu_boot_dirty()). A slot already committed and not written since is
  * left alone (0). Returns 0, UDFU_ERR_FIRMWARE / UDFU_ERR_CRC (image
  * refused: the slot stays unbootable), or a flash error. */
 int udfu_boot_commit(struct udfu_boot *b);
@@ -259,11 +260,16 @@ int udfu_boot_commit(struct udfu_boot *b);
  * or signature wrong), UDFU_ERR_CRC, or a read/hook error. */
 int udfu_boot_verify(struct udfu_boot *b, uint8_t slot, struct udfu_boot_hdr *h, int hooks);
 
-/* Application side: the image on trial works; make it permanent. No-op
- * (0) if nothing is PENDING. 0 or a flash error. */
-int udfu_boot_confirm(struct udfu_boot *b);
+/* Application side: the image on trial works; make it permanent. running
+ * is the address of the running image's vector table (SCB->VTOR, or its
+ * linker symbol): only the image that actually runs can confirm itself,
+ * never a fallback that booted because the trial could not start. Returns
+ * 0 (confirmed, or nothing on trial), UDFU_ERR_STATE (the image on trial is
+ * not the running one: nothing written) or a flash error. */
+int udfu_boot_confirm(struct udfu_boot *b, uint32_t running);
 
-/* Makes a non-factory slot unbootable (e.g. "revert to factory"). */
+/* Makes a non-factory slot unbootable (e.g. "revert to factory").
+ * 0, UDFU_ERR_PERM (factory slot or no such slot), or a flash error. */
 int udfu_boot_invalidate(struct udfu_boot *b, uint8_t slot);
 
 /* State of slot (for tools and tests). */

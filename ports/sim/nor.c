@@ -75,7 +75,7 @@ static int geometry_ok(const struct udfu_nor_cfg *cfg)
     for (int i = 0; i < cfg->region_count; i++) {
         const struct udfu_region *r = &cfg->regions[i];
         uint64_t end = (uint64_t)r->start + (uint64_t)r->sector_size * r->sector_count;
-        if (r->sector_size == 0 || r->sector_count == 0 || end > 0x100000000ull)
+        if (r->sector_size == 0 || r->sector_count == 0 || end > 0xFFFFFFFFull)
             return 0;
         if (i > 0 && r->start < prev_end)
             return 0;

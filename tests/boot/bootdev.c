@@ -1,4 +1,5 @@
 #include "bootdev.h"
+#include "udfu_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -198,6 +199,6 @@ enum boot_kind dev_boot_and_run(struct dev *d, int confirm)
     enum boot_kind k = dev_classify(d, slot);
     if (slot >= 0 && confirm && udfu_boot_slot_info(&d->boot, (uint8_t)slot)->state ==
                                     UDFU_BOOT_PENDING)
-        udfu_boot_confirm(&d->boot);
+        udfu_boot_confirm(&d->boot, udfu_boot_app_addr(&d->boot, (uint8_t)slot));
     return k;
 }

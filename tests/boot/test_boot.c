@@ -1,0 +1,688 @@
+/* The boot layer: image header, boot-request flag, commit journal, boot
+ * selection in each layout, the write filter and the verification hooks. */
+#include "test.h"
+
+#include "udfu_util.h"
+
+#include <string.h>
+
+#include "bootdev.h"
+#include "sha256.h"
+
+static struct dev d;
+static uint8_t img[DEV_IMG_MAX];
+
+/* ---- image header ---------------------------------------------------------- */
+
+TEST(crc32_is_the_zlib_one)
+{
+    CHECK_EQ(udfu_boot_crc32(0, "123456789", 9), 0xCBF43926u);
+    uint32_t c = udfu_boot_crc32(0, "1234", 4);
+    CHECK_EQ(udfu_boot_crc32(c, "56789", 5), 0xCBF43926u); /* chains */
+    CHECK_EQ(udfu_boot_crc32(0, "", 0), 0);
+}
+
+TEST(header_round_trips_and_rejects_damage)
+{
+    uint8_t raw[UDFU_BOOT_HDR_LEN];
+    struct udfu_boot_hdr h, g;
+    const uint8_t pay[5] = {1, 2, 3, 4, 5};
+    udfu_boot_hdr_init(&h, pay, 5, 0x01020304u, 0x08004100u);
+    h.flags = UDFU_BOOT_IMG_SHA256;
+    h.sha256[31] = 0xAB;
+    udfu_boot_hdr_write(raw, &h);
+    CHECK_EQ(udfu_get32(raw), UDFU_BOOT_MAGIC);
+    CHECK_MEM(raw, "uDFU", 4);
+    CHECK_EQ(udfu_boot_hdr_parse(raw, &g), 0);
+    CHECK_EQ(g.version, 0x01020304u);
+    CHECK_EQ(g.length, 5);
+    CHECK_EQ(g.load_addr, 0x08004100u);
+    CHECK_EQ(g.crc, udfu_boot_crc32(0, pay, 5));
+    CHECK_EQ(g.sha256[31], 0xAB);
+    raw[16] ^= 1; /* length changed: header CRC catches it */
+    CHECK_EQ(udfu_boot_hdr_parse(raw, &g), UDFU_ERR_FORMAT);
+    raw[16] ^= 1;
+    raw[0] = 0;
+    CHECK_EQ(udfu_boot_hdr_parse(raw, &g), UDFU_ERR_FORMAT);
+    h.flags = UDFU_BOOT_IMG_SIG; /* a signature needs the digest it signs */
+    udfu_boot_hdr_write(raw, &h);
+    CHECK_EQ(udfu_boot_hdr_parse(raw, &g), UDFU_ERR_FORMAT);
+    memset(raw, 0xFF, sizeof(raw)); /* erased flash */
+    CHECK_EQ(udfu_boot_hdr_parse(raw, &g), UDFU_ERR_FORMAT);
+}
+
+/* ---- boot-request flag ------------------------------------------------------ */
+
+static int unlocks;
+static void count_unlock(void *ctx)
+{
+    (void)ctx;
+    unlocks++;
+}
+
+TEST(flag_survives_a_reset_once)
+{
+    static volatile uint32_t noinit[2]; /* stands for the no-init RAM words */
+    struct udfu_boot_flag f = {noinit, NULL, NULL};
+    udfu_boot_flag_set(&f, UDFU_BOOT_REQ_DFU);
+    /* reset: RAM keeps its content, a new firmware instance reads it */
+    struct udfu_boot_flag after = {noinit, NULL, NULL};
+    CHECK_EQ(udfu_boot_flag_take(&after), UDFU_BOOT_REQ_DFU);
+    CHECK_EQ(udfu_boot_flag_take(&after), UDFU_BOOT_REQ_NONE); /* honoured once */
+    udfu_boot_flag_set(&f, UDFU_BOOT_REQ_SYSTEM);
+    CHECK_EQ(udfu_boot_flag_take(&f), UDFU_BOOT_REQ_SYSTEM);
+}
+
+TEST(flag_ignores_power_on_garbage)
+{
+    static volatile uint32_t noinit[2];
+    struct udfu_boot_flag f = {noinit, NULL, NULL};
+    noinit[0] = UDFU_BOOT_REQ_DFU;
+    noinit[1] = 0x12345678u; /* not the complement */
+    CHECK_EQ(udfu_boot_flag_take(&f), UDFU_BOOT_REQ_NONE);
+    CHECK_EQ(noinit[0], 0); /* garbage cleared too */
+    noinit[0] = 0xFFFFFFFFu;
+    noinit[1] = 0xFFFFFFFFu;
+    CHECK_EQ(udfu_boot_flag_take(&f), UDFU_BOOT_REQ_NONE);
+    /* one bit flipped in the stored request */
+    udfu_boot_flag_set(&f, UDFU_BOOT_REQ_DFU);
+    noinit[0] ^= 0x100u;
+    CHECK_EQ(udfu_boot_flag_take(&f), UDFU_BOOT_REQ_NONE);
+}
+
+TEST(flag_unlocks_backup_registers_before_writing)
+{
+    static volatile uint32_t bkp[2];
+    struct udfu_boot_flag f = {bkp, NULL, count_unlock};
+    unlocks = 0;
+    udfu_boot_flag_set(&f, UDFU_BOOT_REQ_DFU);
+    CHECK_EQ(unlocks, 1);
+    CHECK_EQ(udfu_boot_flag_take(&f), UDFU_BOOT_REQ_DFU);
+    CHECK_EQ(unlocks, 2); /* clearing writes too */
+    CHECK_EQ(udfu_boot_flag_take(&f), UDFU_BOOT_REQ_NONE);
+    CHECK_EQ(unlocks, 2); /* nothing to clear: no write */
+}
+
+/* ---- layout (a): single slot + DFU fallback --------------------------------- */
+
+TEST(single_fresh_device_stays_in_dfu)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    dev_close(&d);
+}
+
+TEST(single_committed_image_boots)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    CHECK_EQ(dev_download(&d, 1, STYLE_PLAIN, 0), 0);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 0)->state, UDFU_BOOT_CONFIRMED);
+    int s = dev_reboot(&d);
+    CHECK_EQ(s, 0);
+    CHECK_EQ(dev_classify(&d, s), BOOT_OLD);
+    CHECK_EQ(udfu_boot_app_addr(&d.boot, 0), DEV_SLOT0 + DEV_HDR);
+    dev_close(&d);
+}
+
+TEST(single_complete_image_without_commit_does_not_boot)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    uint32_t n = dev_image(img, 1, DEV_SLOT0);
+    for (uint32_t off = 0; off < n; off += DEV_CHUNK) {
+        if (off % DEV_SECTOR == 0)
+            udfu_boot_erase(&d.boot, DEV_SLOT0 + off, DEV_SECTOR);
+        udfu_boot_prog(&d.boot, DEV_SLOT0 + off, img + off, udfu_min32(DEV_CHUNK, n - off));
+    }
+    CHECK(udfu_boot_dirty(&d.boot));
+    CHECK_EQ(udfu_boot_verify(&d.boot, 0, NULL, 1), 0); /* the bytes are all there */
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);      /* but no commit: DFU */
+    dev_close(&d);
+}
+
+/* The old image stops being bootable at the first write of a download, even
+ * if that write does not touch it. */
+TEST(single_first_write_invalidates_the_old_image)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    dev_reboot(&d);
+    uint8_t z[4] = {0, 0, 0, 0};
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + DEV_SLOT_SIZE - 4, z, 4), 0);
+    CHECK_EQ(udfu_boot_verify(&d.boot, 0, NULL, 1), 0); /* old image intact ... */
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);      /* ... but not bootable */
+    dev_close(&d);
+}
+
+TEST(single_corrupt_download_is_refused_and_stays_in_dfu)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    dev_reboot(&d);
+    uint32_t n = dev_image(img, 2, DEV_SLOT0);
+    img[DEV_HDR + 100] ^= 0x10;
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_CRC);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    dev_image(img, 2, DEV_SLOT0);
+    memset(img, 0xFF, DEV_HDR); /* no header at all */
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_download(&d, 2, STYLE_PLAIN, 0), 0); /* a good one still goes in */
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_NEW);
+    dev_close(&d);
+}
+
+TEST(dfuse_download_in_any_order_commits)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    for (uint32_t seed = 1; seed < 6; seed++) {
+        CHECK_EQ(dev_download(&d, 1 + seed % 2, STYLE_DFUSE, seed), 0);
+        CHECK_EQ(dev_classify(&d, dev_reboot(&d)), seed % 2 ? BOOT_NEW : BOOT_OLD);
+    }
+    dev_close(&d);
+}
+
+TEST(image_that_rots_after_commit_is_not_booted)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    *udfu_nor_mem(&d.nor, DEV_SLOT0 + DEV_HDR + 1500) ^= 0x04;
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    dev_close(&d);
+}
+
+TEST(image_replaced_behind_the_journals_back_is_not_booted)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    /* a valid image of another version, written without the boot layer */
+    uint32_t n = dev_image(img, 2, DEV_SLOT0);
+    memcpy(udfu_nor_mem(&d.nor, DEV_SLOT0), img, n);
+    CHECK_EQ(udfu_boot_verify(&d.boot, 0, NULL, 1), 0);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE); /* CRC/length differ from the commit */
+    dev_close(&d);
+}
+
+TEST(writes_outside_the_update_slot_are_refused_without_side_effect)
+{
+    uint8_t z[16];
+    memset(z, 0, sizeof(z));
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    dev_reboot(&d);
+    uint32_t ops = d.nor.ops;
+    CHECK_EQ(udfu_boot_erase(&d.boot, DEV_BOOT, DEV_SECTOR), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_BOOT + 16, z, 16), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_JOURNAL, z, 16), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 - 8, z, 16), UDFU_ERR_PERM); /* straddles */
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + DEV_SLOT_SIZE - 8, z, 16), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_erase(&d.boot, 0xFFFFFC00u, 0x800u), UDFU_ERR_PERM); /* wraps */
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0, z, 0), UDFU_ERR_PERM);
+    CHECK_EQ(d.nor.ops, ops); /* not even an INVALIDATE record */
+    CHECK(dev_bootloader_intact(&d));
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_OLD);
+    dev_close(&d);
+}
+
+TEST(commit_without_a_new_download_changes_nothing)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    dev_reboot(&d);
+    uint32_t ops = d.nor.ops;
+    CHECK(!udfu_boot_dirty(&d.boot));
+    CHECK_EQ(udfu_boot_commit(&d.boot), 0);
+    CHECK_EQ(d.nor.ops, ops);
+    dev_close(&d);
+}
+
+/* dfu-util -s :leave without a download: commit decides from the slot. */
+TEST(commit_in_a_later_session_takes_only_a_complete_image)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    CHECK_EQ(udfu_boot_commit(&d.boot), UDFU_ERR_FIRMWARE); /* empty slot */
+    uint32_t n = dev_image(img, 1, DEV_SLOT0);
+    for (uint32_t off = 0; off < n; off += DEV_CHUNK) {
+        if (off % DEV_SECTOR == 0)
+            udfu_boot_erase(&d.boot, DEV_SLOT0 + off, DEV_SECTOR);
+        if (off + DEV_CHUNK < n) /* the last block never arrived */
+            udfu_boot_prog(&d.boot, DEV_SLOT0 + off, img + off, DEV_CHUNK);
+    }
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(udfu_boot_commit(&d.boot), UDFU_ERR_CRC);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    uint32_t last = (n - 1) / DEV_CHUNK * DEV_CHUNK;
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + last, img + last, n - last), 0);
+    dev_reboot(&d); /* the session that wrote it ended without a commit */
+    CHECK_EQ(udfu_boot_commit(&d.boot), 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_OLD);
+    dev_close(&d);
+}
+
+/* ---- layout (b): A/B with rollback ------------------------------------------- */
+
+static void ab_with_old_confirmed(void)
+{
+    dev_open(&d, LAYOUT_AB, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    dev_boot_and_run(&d, 1);
+}
+
+TEST(ab_new_image_is_tried_then_confirmed)
+{
+    ab_with_old_confirmed();
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 0)->state, UDFU_BOOT_CONFIRMED);
+    CHECK_EQ(udfu_boot_update_slot(&d.boot), 1);
+    CHECK_EQ(dev_download(&d, 2, STYLE_PLAIN, 0), 0);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->state, UDFU_BOOT_PENDING);
+    int s = dev_reboot(&d);
+    CHECK_EQ(s, 1);
+    CHECK_EQ(dev_classify(&d, s), BOOT_NEW);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->attempts, 1);
+    CHECK_EQ(udfu_boot_confirm(&d.boot, udfu_boot_app_addr(&d.boot, 1)), 0);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->state, UDFU_BOOT_CONFIRMED);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_NEW);
+    CHECK_EQ(udfu_boot_update_slot(&d.boot), 0); /* next update goes to A */
+    CHECK_EQ(udfu_boot_confirm(&d.boot, DEV_SLOT1 + DEV_HDR), 0); /* nothing pending */
+    dev_close(&d);
+}
+
+TEST(ab_new_image_that_never_confirms_is_rolled_back)
+{
+    ab_with_old_confirmed();
+    dev_download(&d, 2, STYLE_PLAIN, 0);
+    for (int i = 0; i < DEV_TRIALS; i++)
+        CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_NEW);
+    CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_OLD);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->state, UDFU_BOOT_EMPTY);
+    CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_OLD);
+    dev_close(&d);
+}
+
+TEST(ab_fallback_slot_cannot_be_written)
+{
+    uint8_t z[4] = {0};
+    ab_with_old_confirmed();
+    dev_reboot(&d);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + 4000, z, 4), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_erase(&d.boot, DEV_SLOT0, DEV_SECTOR), UDFU_ERR_PERM);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_OLD);
+    dev_close(&d);
+}
+
+TEST(ab_image_linked_for_the_other_slot_is_refused)
+{
+    ab_with_old_confirmed();
+    uint32_t n = dev_image(img, 2, DEV_SLOT0); /* update slot is B */
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_OLD);
+    dev_close(&d);
+}
+
+TEST(ab_damaged_newer_image_falls_back_to_older_confirmed)
+{
+    ab_with_old_confirmed();
+    dev_download(&d, 2, STYLE_PLAIN, 0);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    *udfu_nor_mem(&d.nor, DEV_SLOT1 + DEV_HDR + 10) ^= 0x80;
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_OLD);
+    dev_close(&d);
+}
+
+TEST(ab_pending_trial_does_not_boot_when_its_boot_cannot_be_counted)
+{
+    ab_with_old_confirmed();
+    dev_download(&d, 2, STYLE_PLAIN, 0);
+    udfu_boot_init(&d.boot, &d.cfg);
+    d.nor.fail_at = 1; /* the ATTEMPT record */
+    int s = udfu_boot_select(&d.boot);
+    CHECK_EQ(dev_classify(&d, s), BOOT_OLD);
+    /* the old image runs and confirms itself: that must not confirm B */
+    uint32_t ops = d.nor.ops;
+    CHECK_EQ(udfu_boot_confirm(&d.boot, udfu_boot_app_addr(&d.boot, (uint8_t)s)), UDFU_ERR_STATE);
+    CHECK_EQ(d.nor.ops, ops);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->state, UDFU_BOOT_PENDING);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->attempts, 0);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW); /* journal works again */
+    dev_close(&d);
+}
+
+/* ---- layout (c): factory fallback --------------------------------------------- */
+
+TEST(factory_boots_when_nothing_else_is_there)
+{
+    dev_open(&d, LAYOUT_FACTORY, 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_FACTORY);
+    CHECK_EQ(udfu_boot_update_slot(&d.boot), 1);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 0)->state, UDFU_BOOT_FACTORY);
+    dev_close(&d);
+}
+
+TEST(factory_upgrade_boots_and_an_invalid_one_reverts_to_factory)
+{
+    uint8_t z[4] = {0};
+    dev_open(&d, LAYOUT_FACTORY, 0);
+    dev_reboot(&d);
+    CHECK_EQ(dev_download(&d, 2, STYLE_DFUSE, 9), 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_NEW);
+    uint32_t n = dev_image(img, 3, DEV_SLOT1);
+    img[n - 1] ^= 1;
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_CRC);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_FACTORY);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + 8, z, 4), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_invalidate(&d.boot, 0), UDFU_ERR_PERM);
+    dev_close(&d);
+}
+
+TEST(factory_revert_command_invalidates_the_upgrade)
+{
+    dev_open(&d, LAYOUT_FACTORY, 0);
+    dev_reboot(&d);
+    dev_download(&d, 2, STYLE_PLAIN, 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_NEW);
+    CHECK_EQ(udfu_boot_invalidate(&d.boot, 1), 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_FACTORY);
+    dev_close(&d);
+}
+
+TEST(factory_with_trials_falls_back_to_factory)
+{
+    dev_open(&d, LAYOUT_FACTORY, 0);
+    d.cfg.trial_boots = 2;
+    dev_reboot(&d);
+    dev_download(&d, 2, STYLE_PLAIN, 0);
+    CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_NEW);
+    CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_NEW);
+    CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_FACTORY);
+    dev_close(&d);
+}
+
+/* ---- journal ---------------------------------------------------------------- */
+
+TEST(journal_survives_many_compactions)
+{
+    dev_open(&d, LAYOUT_AB, 128); /* 7 records per area */
+    dev_reboot(&d);
+    uint32_t seq0 = d.boot.seq;
+    for (uint32_t v = 1; v <= 20; v++) {
+        d.old_version = v - 1;
+        d.new_version = v;
+        CHECK_EQ(dev_download(&d, v, v % 2 ? STYLE_PLAIN : STYLE_DFUSE, v), 0);
+        CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+        CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    }
+    CHECK(d.boot.seq > seq0 + 10);
+    /* the previous version is still the confirmed fallback */
+    *udfu_nor_mem(&d.nor, d.slots[udfu_boot_update_slot(&d.boot) ^ 1].addr + 300) ^= 1;
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_OLD);
+    dev_close(&d);
+}
+
+TEST(journal_with_a_torn_record_keeps_the_records_around_it)
+{
+    dev_open(&d, LAYOUT_AB, 0);
+    dev_reboot(&d);
+    dev_download(&d, 1, STYLE_PLAIN, 0);
+    dev_boot_and_run(&d, 1);
+    uint32_t next = d.boot.next;
+    /* garbage where the next record goes, as a torn write would leave */
+    *udfu_nor_mem(&d.nor, d.cfg.journal[d.boot.active] + next + 5) = 0x00;
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_OLD);
+    CHECK_EQ(d.boot.next, next + 16); /* skipped, not reused */
+    CHECK_EQ(dev_download(&d, 2, STYLE_PLAIN, 0), 0);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    dev_close(&d);
+}
+
+/* Flash with ECC (STM32L4/G4/H7...) must program each write unit once,
+ * whole and aligned: every journal write must respect that. */
+static int ecc_violations;
+static uint32_t ecc_unit;
+static int ecc_prog(void *ctx, uint32_t addr, const uint8_t *buf, uint32_t len)
+{
+    struct udfu_nor *f = ctx;
+    if (addr >= DEV_JOURNAL && addr < DEV_SLOT0) {
+        if (addr % ecc_unit || len % ecc_unit)
+            ecc_violations++;
+        for (uint32_t i = 0; i < len; i++)
+            ecc_violations += udfu_nor_mem(f, addr + i)[0] != 0xFF;
+    }
+    return udfu_nor_prog(f, addr, buf, len);
+}
+
+static void ecc_cycles(uint32_t unit, uint32_t journal_size)
+{
+    dev_open(&d, LAYOUT_AB, journal_size);
+    d.cfg.write_size = (uint8_t)unit;
+    d.cfg.prog = ecc_prog;
+    ecc_unit = unit;
+    ecc_violations = 0;
+    dev_reboot(&d);
+    for (uint32_t v = 1; v <= 8; v++) {
+        d.old_version = v - 1;
+        d.new_version = v;
+        CHECK_EQ(dev_download(&d, v, STYLE_PLAIN, 0), 0);
+        CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    }
+    CHECK_EQ(ecc_violations, 0);
+    CHECK_EQ(d.boot.rec, unit > 16 ? unit : 16);
+    dev_close(&d);
+}
+
+TEST(journal_programs_each_write_unit_once)
+{
+    ecc_cycles(8, 128); /* compacts several times */
+    ecc_cycles(32, 256); /* records grow to the write unit */
+}
+
+/* ---- verification hooks ---------------------------------------------------- */
+
+static struct sha256 sha;
+static int sha_calls, sig_calls;
+static int h_start(void *ctx)
+{
+    (void)ctx;
+    sha_calls++;
+    sha256_init(&sha);
+    return 0;
+}
+static int h_update(void *ctx, const uint8_t *p, uint32_t n)
+{
+    (void)ctx;
+    sha256_update(&sha, p, n);
+    return 0;
+}
+static int h_finish(void *ctx, uint8_t out[32])
+{
+    (void)ctx;
+    sha256_final(&sha, out);
+    return 0;
+}
+/* Stand-in signature scheme: sig = digest xor 0x5A (the hook is what is
+ * being tested, not cryptography). */
+static int h_sig(void *ctx, const uint8_t dg[32], const uint8_t sig[64])
+{
+    (void)ctx;
+    sig_calls++;
+    for (int i = 0; i < 32; i++) {
+        if (sig[i] != (dg[i] ^ 0x5A))
+            return UDFU_ERR_FIRMWARE;
+    }
+    return 0;
+}
+
+/* Builds `version` for slot with a SHA-256 and optionally a signature. */
+static uint32_t signed_image(uint32_t version, uint32_t slot_addr, int sign, int good)
+{
+    struct udfu_boot_hdr h;
+    struct sha256 s;
+    uint32_t n = dev_image(img, version, slot_addr);
+    udfu_boot_hdr_parse(img, &h);
+    h.flags = UDFU_BOOT_IMG_SHA256 | (sign ? UDFU_BOOT_IMG_SIG : 0);
+    udfu_boot_hdr_write(img, &h);
+    sha256_init(&s);
+    sha256_update(&s, img, 32);
+    sha256_update(&s, img + DEV_HDR, n - DEV_HDR);
+    sha256_final(&s, h.sha256);
+    for (int i = 0; i < 32; i++)
+        h.sig[i] = (uint8_t)(h.sha256[i] ^ 0x5A);
+    if (!good)
+        h.sig[0] ^= 1;
+    udfu_boot_hdr_write(img, &h);
+    return n;
+}
+
+static void hooked(uint8_t need)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    d.cfg.sha256_start = h_start;
+    d.cfg.sha256_update = h_update;
+    d.cfg.sha256_finish = h_finish;
+    d.cfg.verify_sig = h_sig;
+    d.cfg.need = need;
+    sha_calls = sig_calls = 0;
+    dev_reboot(&d);
+}
+
+TEST(sha256_test_vector)
+{
+    static const uint8_t abc[32] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    uint8_t out[32];
+    sha256_init(&sha);
+    sha256_update(&sha, "abc", 3);
+    sha256_final(&sha, out);
+    CHECK_MEM(out, abc, 32);
+}
+
+TEST(sha256_image_is_checked_through_the_hooks)
+{
+    hooked(0);
+    uint32_t n = signed_image(1, DEV_SLOT0, 0, 1);
+    CHECK_EQ(dev_write(&d, img, n), 0);
+    CHECK_EQ(sha_calls, 1);
+    CHECK_EQ(dev_reboot(&d), 0); /* (classify knows only unsigned images) */
+    CHECK_EQ(sha_calls, 1); /* boot checks the CRC only, unless RECHECK */
+    /* a digest that does not match, with a consistent CRC */
+    n = signed_image(2, DEV_SLOT0, 0, 1);
+    img[40] ^= 1;
+    udfu_put32(img + 28, udfu_boot_crc32(0, img, 28));
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    dev_close(&d);
+}
+
+TEST(need_sha256_refuses_images_without_one)
+{
+    hooked(UDFU_BOOT_NEED_SHA256);
+    uint32_t n = dev_image(img, 1, DEV_SLOT0);
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_FIRMWARE);
+    n = signed_image(1, DEV_SLOT0, 0, 1);
+    CHECK_EQ(dev_write(&d, img, n), 0);
+    dev_close(&d);
+}
+
+TEST(need_sig_refuses_unsigned_and_badly_signed_images)
+{
+    hooked(UDFU_BOOT_NEED_SIG);
+    uint32_t n = signed_image(1, DEV_SLOT0, 0, 1);
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_FIRMWARE); /* digest but no signature */
+    n = signed_image(1, DEV_SLOT0, 1, 0);
+    CHECK_EQ(dev_write(&d, img, n), UDFU_ERR_FIRMWARE);
+    CHECK(sig_calls >= 1);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    n = signed_image(1, DEV_SLOT0, 1, 1);
+    CHECK_EQ(dev_write(&d, img, n), 0);
+    CHECK_EQ(dev_reboot(&d), 0);
+    dev_close(&d);
+}
+
+TEST(recheck_runs_the_hooks_at_every_boot)
+{
+    hooked(UDFU_BOOT_NEED_SIG | UDFU_BOOT_RECHECK);
+    uint32_t n = signed_image(1, DEV_SLOT0, 1, 1);
+    CHECK_EQ(dev_write(&d, img, n), 0);
+    int before = sig_calls;
+    CHECK_EQ(dev_reboot(&d), 0);
+    CHECK_EQ(sig_calls, before + 1);
+    /* a forged signature planted behind the boot layer's back */
+    struct udfu_boot_hdr h;
+    udfu_boot_hdr_parse(img, &h);
+    h.sig[5] ^= 0xFF;
+    udfu_boot_hdr_write(img, &h);
+    memcpy(udfu_nor_mem(&d.nor, DEV_SLOT0), img, UDFU_BOOT_HDR_LEN);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    dev_close(&d);
+}
+
+static int no_downgrade(void *ctx, uint8_t slot, const struct udfu_boot_hdr *h)
+{
+    (void)ctx;
+    (void)slot;
+    return h->version >= 2 ? 0 : UDFU_ERR_FIRMWARE;
+}
+
+TEST(accept_hook_vetoes_an_image)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    d.cfg.accept = no_downgrade;
+    dev_reboot(&d);
+    CHECK_EQ(dev_download(&d, 1, STYLE_PLAIN, 0), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_download(&d, 2, STYLE_PLAIN, 0), 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_NEW);
+    dev_close(&d);
+}
+
+int main(void)
+{
+    RUN(crc32_is_the_zlib_one);
+    RUN(header_round_trips_and_rejects_damage);
+    RUN(flag_survives_a_reset_once);
+    RUN(flag_ignores_power_on_garbage);
+    RUN(flag_unlocks_backup_registers_before_writing);
+    RUN(single_fresh_device_stays_in_dfu);
+    RUN(single_committed_image_boots);
+    RUN(single_complete_image_without_commit_does_not_boot);
+    RUN(single_first_write_invalidates_the_old_image);
+    RUN(single_corrupt_download_is_refused_and_stays_in_dfu);
+    RUN(dfuse_download_in_any_order_commits);
+    RUN(image_that_rots_after_commit_is_not_booted);
+    RUN(image_replaced_behind_the_journals_back_is_not_booted);
+    RUN(writes_outside_the_update_slot_are_refused_without_side_effect);
+    RUN(commit_without_a_new_download_changes_nothing);
+    RUN(commit_in_a_later_session_takes_only_a_complete_image);
+    RUN(ab_new_image_is_tried_then_confirmed);
+    RUN(ab_new_image_that_never_confirms_is_rolled_back);
+    RUN(ab_fallback_slot_cannot_be_written);
+    RUN(ab_image_linked_for_the_other_slot_is_refused);
+    RUN(ab_damaged_newer_image_falls_back_to_older_confirmed);
+    RUN(ab_pending_trial_does_not_boot_when_its_boot_cannot_be_counted);
+    RUN(factory_boots_when_nothing_else_is_there);
+    RUN(factory_upgrade_boots_and_an_invalid_one_reverts_to_factory);
+    RUN(factory_revert_command_invalidates_the_upgrade);
+    RUN(factory_with_trials_falls_back_to_factory);
+    RUN(journal_survives_many_compactions);
+    RUN(journal_with_a_torn_record_keeps_the_records_around_it);
+    RUN(journal_programs_each_write_unit_once);
+    RUN(sha256_test_vector);
+    RUN(sha256_image_is_checked_through_the_hooks);
+    RUN(need_sha256_refuses_images_without_one);
+    RUN(need_sig_refuses_unsigned_and_badly_signed_images);
+    RUN(recheck_runs_the_hooks_at_every_boot);
+    RUN(accept_hook_vetoes_an_image);
+    return test_summary();
+}
