@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "host_int.h"
+#include "udfu_file.h"
 #include "udfu_util.h"
 
 struct udfu_host_dev *udfu_host_new(void)
@@ -20,7 +21,7 @@ struct udfu_host_dev *udfu_host_new(void)
     return d;
 }
 
-static void host_close(struct udfu_host_dev *d)
+void host_close(struct udfu_host_dev *d)
 {
     if (d->ops)
         d->ops->close(d->ctx);
@@ -160,7 +161,7 @@ void host_utf16_to_utf8(const uint8_t *desc, int len, char *out, size_t size)
 }
 
 static void read_string(const struct udfu_host_transport_ops *ops, void *ctx, uint16_t lang,
-                        uint8_t index, char *out, size_t size)
+                        uint8_t index, char *out, size_t size, uint32_t tmo)
 {
     uint8_t buf[255];
     int n;
@@ -168,7 +169,7 @@ static void read_string(const struct udfu_host_transport_ops *ops, void *ctx, ui
     if (index == 0)
         return;
     n = raw_control(ops, ctx, 0x80, USB_REQ_GET_DESCRIPTOR, (uint16_t)(USB_DT_STRING << 8 | index),
-                    lang, buf, sizeof buf, UDFU_HOST_TIMEOUT_MS);
+                    lang, buf, sizeof buf, tmo);
     if (n >= 2 && buf[1] == USB_DT_STRING)
         host_utf16_to_utf8(buf, n, out, size);
 }
@@ -229,12 +230,13 @@ static void walk_config(struct cfg_walk *w, const uint8_t *cfg, int len)
     }
 }
 
-static int read_config(const struct udfu_host_transport_ops *ops, void *ctx, uint8_t **out)
+static int read_config(const struct udfu_host_transport_ops *ops, void *ctx, uint8_t **out,
+                       uint32_t tmo)
 {
     uint8_t head[9];
     uint8_t *cfg;
     int n = raw_control(ops, ctx, 0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_CONFIG << 8, 0, head,
-                        sizeof head, UDFU_HOST_TIMEOUT_MS);
+                        sizeof head, tmo);
     uint16_t total;
     if (n < 0)
         return n;
@@ -247,7 +249,7 @@ static int read_config(const struct udfu_host_transport_ops *ops, void *ctx, uin
     if (!cfg)
         return UDFU_ERR_NOSPACE;
     n = raw_control(ops, ctx, 0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_CONFIG << 8, 0, cfg, total,
-                    UDFU_HOST_TIMEOUT_MS);
+                    tmo);
     if (n < 9) {
         free(cfg);
         return n < 0 ? n : UDFU_ERR_IO;
@@ -276,32 +278,34 @@ static void parse_layouts(struct udfu_host_info *info)
 }
 
 static void read_strings(const struct udfu_host_transport_ops *ops, void *ctx,
-                         const uint8_t *dev, struct cfg_walk *w)
+                         const uint8_t *dev, struct cfg_walk *w, uint32_t tmo)
 {
     struct udfu_host_info *info = w->info;
     uint8_t langs[8];
     uint16_t lang = 0x0409;
     uint8_t i;
     int n = raw_control(ops, ctx, 0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_STRING << 8, 0, langs,
-                        sizeof langs, UDFU_HOST_TIMEOUT_MS);
+                        sizeof langs, tmo);
     if (n >= 4 && langs[1] == USB_DT_STRING)
         lang = udfu_get16(langs + 2);
-    read_string(ops, ctx, lang, dev[14], info->manufacturer, sizeof info->manufacturer);
-    read_string(ops, ctx, lang, dev[15], info->product, sizeof info->product);
-    read_string(ops, ctx, lang, dev[16], info->serial, sizeof info->serial);
+    read_string(ops, ctx, lang, dev[14], info->manufacturer, sizeof info->manufacturer,
+                tmo);
+    read_string(ops, ctx, lang, dev[15], info->product, sizeof info->product, tmo);
+    read_string(ops, ctx, lang, dev[16], info->serial, sizeof info->serial, tmo);
     for (i = 0; i < info->alt_count; i++)
-        read_string(ops, ctx, lang, w->istr[i], info->alts[i].name, sizeof info->alts[i].name);
+        read_string(ops, ctx, lang, w->istr[i], info->alts[i].name, sizeof info->alts[i].name,
+                    tmo);
     info->strings_ok = 1;
 }
 
 /* Devices without a functional descriptor in the configuration may still
  * answer GET_DESCRIPTOR(0x21), as dfu-util tries. */
 static void func_fallback(const struct udfu_host_transport_ops *ops, void *ctx,
-                          struct udfu_host_info *info)
+                          struct udfu_host_info *info, uint32_t tmo)
 {
     uint8_t f[UDFU_FUNC_DESC_LEN];
     int n = raw_control(ops, ctx, 0x80, USB_REQ_GET_DESCRIPTOR, UDFU_DESC_FUNCTIONAL << 8, 0,
-                        f, sizeof f, UDFU_HOST_TIMEOUT_MS);
+                        f, sizeof f, tmo);
     if (n >= 7 && f[1] == UDFU_DESC_FUNCTIONAL && f[0] >= 7)
         take_func(info, f);
     if (!info->has_func) {
@@ -313,7 +317,7 @@ static void func_fallback(const struct udfu_host_transport_ops *ops, void *ctx,
 }
 
 int host_probe_info(const struct udfu_host_transport_ops *ops, void *ctx,
-                    const struct udfu_host_match *m, struct udfu_host_info *info)
+                    const struct udfu_host_match *m, struct udfu_host_info *info, uint32_t tmo)
 {
     uint8_t dev[18];
     uint8_t *cfg = NULL;
@@ -323,7 +327,7 @@ int host_probe_info(const struct udfu_host_transport_ops *ops, void *ctx,
     memset(info, 0, sizeof *info);
     snprintf(info->where, sizeof info->where, "%s", ops->where(ctx));
     n = raw_control(ops, ctx, 0x80, USB_REQ_GET_DESCRIPTOR, USB_DT_DEVICE << 8, 0, dev,
-                    sizeof dev, UDFU_HOST_TIMEOUT_MS);
+                    sizeof dev, tmo);
     if (n < 0)
         return n;
     if (n < 18 || dev[1] != USB_DT_DEVICE)
@@ -332,7 +336,7 @@ int host_probe_info(const struct udfu_host_transport_ops *ops, void *ctx,
     info->pid = udfu_get16(dev + 10);
     info->bcd_device = udfu_get16(dev + 12);
 
-    n = read_config(ops, ctx, &cfg);
+    n = read_config(ops, ctx, &cfg, tmo);
     if (n < 0)
         return n;
     memset(&w, 0, sizeof w);
@@ -341,10 +345,10 @@ int host_probe_info(const struct udfu_host_transport_ops *ops, void *ctx,
     walk_config(&w, cfg, n);
     free(cfg);
     if (!w.found)
-        return UDFU_ERR_NODEV;
+        return 1; /* a device, but not a DFU one */
     if (!info->has_func)
-        func_fallback(ops, ctx, info);
-    read_strings(ops, ctx, dev, &w);
+        func_fallback(ops, ctx, info, tmo);
+    read_strings(ops, ctx, dev, &w, tmo);
     parse_layouts(info);
     return 0;
 }
@@ -364,10 +368,10 @@ static int ids_match(const struct udfu_host_match *m, const struct udfu_host_inf
 
 int host_probe(struct udfu_host_dev *d, const struct udfu_host_match *m)
 {
-    int err = host_probe_info(d->ops, d->ctx, m, &d->info);
-    if (err == UDFU_ERR_NODEV)
-        return udfu_host_fail(d, err, "the device at %s has no DFU interface%s; it is not a "
-                              "DFU device or its firmware does not offer DFU",
+    int err = host_probe_info(d->ops, d->ctx, m, &d->info, d->timeout_ms);
+    if (err > 0)
+        return udfu_host_fail(d, UDFU_ERR_NODEV, "the device at %s has no DFU interface%s; it "
+                              "is not a DFU device or its firmware does not offer DFU",
                               d->ops->where(d->ctx), m && m->interface ? " with that number" : "");
     if (err < 0)
         return host_xfer_fail(d, err, "reading the device descriptors");
@@ -378,11 +382,10 @@ int host_probe(struct udfu_host_dev *d, const struct udfu_host_match *m)
     return 0;
 }
 
-int udfu_host_attach(struct udfu_host_dev *d, const struct udfu_host_transport_ops *ops,
+int host_attach_keep(struct udfu_host_dev *d, const struct udfu_host_transport_ops *ops,
                      void *ctx, const struct udfu_host_match *m)
 {
     int err;
-    host_close(d);
     d->ops = ops;
     d->ctx = ctx;
     d->msg[0] = 0;
@@ -394,12 +397,20 @@ int udfu_host_attach(struct udfu_host_dev *d, const struct udfu_host_transport_o
     err = host_probe(d, m);
     if (err == 0)
         err = udfu_host_select_alt(d, d->info.alt_count ? d->info.alts[0].alt : 0);
-    if (err < 0) {
+    if (err == 0)
+        d->first_pid = d->info.pid;
+    return err;
+}
+
+int udfu_host_attach(struct udfu_host_dev *d, const struct udfu_host_transport_ops *ops,
+                     void *ctx, const struct udfu_host_match *m)
+{
+    int err;
+    host_close(d);
+    err = host_attach_keep(d, ops, ctx, m);
+    if (err < 0)
         host_close(d);
-        return err;
-    }
-    d->first_pid = d->info.pid;
-    return 0;
+    return err;
 }
 
 int udfu_host_select_alt(struct udfu_host_dev *d, uint8_t alt)

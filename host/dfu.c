@@ -222,7 +222,7 @@ static int wait_mode(struct udfu_host_dev *d, uint8_t protocol, uint32_t timeout
             struct udfu_host_match m = d->match;
             m.vid = m.pid = 0; /* the DFU-mode PID may differ */
             err = host_probe(d, &m);
-            if (err == 0 && d->info.protocol == protocol)
+            if (err == 0 && (!protocol || d->info.protocol == protocol))
                 return udfu_host_select_alt(d, d->info.alt_count ? d->info.alts[0].alt : 0);
         }
         if (waited >= timeout_ms)
@@ -230,10 +230,33 @@ static int wait_mode(struct udfu_host_dev *d, uint8_t protocol, uint32_t timeout
         host_sleep(d, 100);
         waited += 100;
     }
-    return udfu_host_fail(d, UDFU_ERR_NODEV, "the device did not come back in %s mode within "
-                          "%u ms; run `udfu list` to see where it went",
-                          protocol == UDFU_PROTOCOL_DFU ? "DFU" : "run-time",
-                          (unsigned)timeout_ms);
+    return udfu_host_fail(d, UDFU_ERR_NODEV, "the device did not come back%s within %u ms; "
+                          "run `udfu list` to see where it went",
+                          protocol == UDFU_PROTOCOL_DFU ? " in DFU mode"
+                          : protocol ? " in run-time mode" : "", (unsigned)timeout_ms);
+}
+
+int udfu_host_reconnect(struct udfu_host_dev *d, uint8_t protocol, uint32_t timeout_ms)
+{
+    if (!d->ops)
+        return udfu_host_fail(d, UDFU_ERR_NODEV, "no device is open");
+    return wait_mode(d, protocol, timeout_ms ? timeout_ms : 10000);
+}
+
+int udfu_host_reset(struct udfu_host_dev *d)
+{
+    int err;
+    if (!d->ops)
+        return udfu_host_fail(d, UDFU_ERR_NODEV, "no device is open");
+    err = d->ops->reset(d->ctx);
+    if (err < 0 && err != UDFU_ERR_NODEV)
+        return host_xfer_fail(d, err, "the bus reset");
+    /* A device that leaves DFU mode on the reset re-enumerates: let it go
+     * before returning, so that the next open finds it in its new mode. A
+     * device that stays is fine too. */
+    if (d->ops->wait_gone)
+        (void)d->ops->wait_gone(d->ctx, 3000);
+    return 0;
 }
 
 int udfu_host_detach(struct udfu_host_dev *d, uint32_t timeout_ms)
@@ -323,9 +346,9 @@ static int manifest(struct udfu_host_dev *d)
         if (st.state == UDFU_DFU_ERROR)
             return device_error(d, &st, "manifestation", UINT32_MAX);
         if (st.state == UDFU_MANIFEST_WAIT_RESET) {
-            err = d->ops->reset(d->ctx);
-            if (err < 0 && !gone_is_done(err))
-                return host_xfer_fail(d, err, "the reset after manifestation");
+            err = udfu_host_reset(d);
+            if (err < 0)
+                return err;
             break;
         }
         if (st.state == UDFU_DFU_IDLE)

@@ -370,9 +370,13 @@ static int read_run(struct udfu_host_dev *d, uint32_t addr, uint8_t *buf, size_t
 {
     uint16_t xfer = host_xfer_size(d);
     uint32_t block = 2;
-    int err = udfu_host_dfuse_set_address(d, addr);
+    /* DNLOAD (the address command) is illegal in dfuUPLOAD-IDLE, where the
+     * previous run may have left the device; UPLOAD needs dfuIDLE again. */
+    int err = udfu_host_abort(d);
     if (err == 0)
-        err = udfu_host_abort(d); /* UPLOAD needs dfuIDLE */
+        err = udfu_host_dfuse_set_address(d, addr);
+    if (err == 0)
+        err = udfu_host_abort(d);
     if (err < 0)
         return err;
     *got = 0;
@@ -456,8 +460,12 @@ int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr)
     if (err < 0)
         return err;
     if (st.state == UDFU_MANIFEST || st.state == UDFU_MANIFEST_SYNC ||
-        st.state == UDFU_MANIFEST_WAIT_RESET)
+        st.state == UDFU_MANIFEST_WAIT_RESET) {
+        /* A device staying put is its business; we only wait for it. */
+        if (d->ops->wait_gone)
+            (void)d->ops->wait_gone(d->ctx, st.poll_ms + 5000u);
         return 0;
+    }
     return udfu_host_fail(d, UDFU_ERR_STATE, "after leave the device is in %s (%s) instead of "
                           "dfuMANIFEST; it did not start the application at 0x%08X",
                           udfu_state_name(st.state), udfu_status_name(st.status),

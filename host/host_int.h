@@ -40,9 +40,17 @@ void host_progress(struct udfu_host_dev *d, enum udfu_host_phase ph, uint64_t do
                    uint64_t total);
 int host_probe(struct udfu_host_dev *d, const struct udfu_host_match *m);
 /* Reads the descriptors of a device behind ops/ctx into info (no handle
- * needed); used by discovery. */
+ * needed); used by discovery. 0, 1 if the device has no DFU interface
+ * (that m allows), or < 0 on a transfer error. */
 int host_probe_info(const struct udfu_host_transport_ops *ops, void *ctx,
-                    const struct udfu_host_match *m, struct udfu_host_info *info);
+                    const struct udfu_host_match *m, struct udfu_host_info *info,
+                    uint32_t timeout_ms);
+/* Closes the transport (if any); the handle stays usable. */
+void host_close(struct udfu_host_dev *d);
+/* udfu_host_attach() that leaves the transport attached on failure (the
+ * caller may retry, then closes). */
+int host_attach_keep(struct udfu_host_dev *d, const struct udfu_host_transport_ops *ops,
+                     void *ctx, const struct udfu_host_match *m);
 /* Describes a transport error for an operation ("GETSTATUS"). */
 int host_xfer_fail(struct udfu_host_dev *d, int err, const char *what);
 

@@ -163,6 +163,23 @@ static int lu_reopen(void *ctx, uint32_t timeout_ms)
     }
 }
 
+static int lu_wait_gone(void *ctx, uint32_t timeout_ms)
+{
+    struct lu_ctx *c = ctx;
+    uint32_t waited = 0;
+    /* A standard GET_STATUS does not disturb the DFU state machine. */
+    while (c->h && waited < timeout_ms) {
+        struct timespec ts = {0, 50 * 1000000L};
+        uint8_t st[2];
+        int e = libusb_control_transfer(c->h, 0x80, 0x00, 0, 0, st, 2, 200);
+        if (e == LIBUSB_ERROR_NO_DEVICE || e == LIBUSB_ERROR_IO || e == LIBUSB_ERROR_NOT_FOUND)
+            return 0;
+        nanosleep(&ts, NULL);
+        waited += 50;
+    }
+    return c->h ? UDFU_ERR_TIMEOUT : 0;
+}
+
 static const char *lu_where(void *ctx)
 {
     return ((struct lu_ctx *)ctx)->where;
@@ -177,7 +194,7 @@ static void lu_close(void *ctx)
 }
 
 static const struct udfu_host_transport_ops lu_ops = {
-    lu_control, lu_select, lu_reset, lu_reopen, NULL, lu_where, lu_close,
+    lu_control, lu_select, lu_reset, lu_reopen, NULL, lu_where, lu_close, lu_wait_gone,
 };
 
 /* ---- discovery -------------------------------------------------------------------- */
@@ -265,7 +282,8 @@ static void full_info(libusb_context *usb, libusb_device *dev, const struct udfu
 {
     struct lu_ctx *c = ctx_for(usb, dev);
     struct udfu_host_info full;
-    if (c && libusb_open(dev, &c->h) == 0 && host_probe_info(&lu_ops, c, m, &full) == 0)
+    if (c && libusb_open(dev, &c->h) == 0 &&
+        host_probe_info(&lu_ops, c, m, &full, UDFU_HOST_TIMEOUT_MS) == 0)
         *info = full;
     if (c)
         lu_release(c);

@@ -239,7 +239,7 @@ static int import(int fd, const char *busid, uint32_t *devid)
     int err;
     memset(req, 0, sizeof req);
     op_header(req, OP_REQ_IMPORT);
-    strncpy((char *)req + 8, busid, 31);
+    memcpy(req + 8, busid, strnlen(busid, 31));
     if ((err = send_all(fd, req, sizeof req)) < 0)
         return err;
     if ((err = recv_all(fd, rep, 8, UDFU_HOST_TIMEOUT_MS)) < 0)
@@ -428,11 +428,19 @@ static int usbip_select(void *ctx, uint8_t interface, uint8_t alt)
     return err < 0 ? err : 0;
 }
 
+static int import_retry(struct usbip_ctx *c, const char *want, const struct udfu_host_match *m,
+                        uint32_t timeout_ms, char *msg, size_t msg_size);
+
 static int usbip_reset(void *ctx)
 {
-    /* Dropping the connection is USB/IP's unplug: the device sees its
-     * host go away, which it treats as a reset. */
-    drop(ctx);
+    struct usbip_ctx *c = ctx;
+    char msg[UDFU_HOST_MSG_LEN], want[33];
+    /* USB/IP has no bus reset; plugging in is one. Unplug and plug again:
+     * the import is the reset. The device may then re-enumerate and close
+     * the connection on its own, which wait_gone() and reopen() expect. */
+    drop(c);
+    snprintf(want, sizeof want, "%s", c->busid);
+    (void)import_retry(c, want, NULL, 2000, msg, sizeof msg);
     return 0;
 }
 
@@ -538,10 +546,21 @@ static int usbip_reopen(void *ctx, uint32_t timeout_ms)
     return import_retry(c, want, NULL, timeout_ms, msg, sizeof msg) < 0 ? UDFU_ERR_NODEV : 0;
 }
 
+static int usbip_wait_gone(void *ctx, uint32_t timeout_ms)
+{
+    struct usbip_ctx *c = ctx;
+    uint8_t b;
+    /* The device leaves by having the server close the connection. */
+    if (c->fd >= 0 && recv_all(c->fd, &b, 1, timeout_ms) == UDFU_ERR_TIMEOUT)
+        return UDFU_ERR_TIMEOUT;
+    drop(c);
+    return 0;
+}
+
 static const char *usbip_where(void *ctx)
 {
     struct usbip_ctx *c = ctx;
-    snprintf(c->where, sizeof c->where, "%s:%u/%s", c->host, c->port, c->busid);
+    snprintf(c->where, sizeof c->where, "%.127s:%u/%.32s", c->host, c->port, c->busid);
     return c->where;
 }
 
@@ -554,6 +573,7 @@ static void usbip_close(void *ctx)
 
 static const struct udfu_host_transport_ops usbip_ops = {
     usbip_control, usbip_select, usbip_reset, usbip_reopen, NULL, usbip_where, usbip_close,
+    usbip_wait_gone,
 };
 
 static struct usbip_ctx *ctx_new(const char *host, uint16_t port)
@@ -572,7 +592,7 @@ int udfu_host_open_usbip(struct udfu_host_dev *d, const char *host, uint16_t por
 {
     struct usbip_ctx *c = ctx_new(host, port);
     char msg[UDFU_HOST_MSG_LEN] = "";
-    int err;
+    int err, tries;
     if (!c)
         return udfu_host_fail(d, UDFU_ERR_NOSPACE, "out of memory");
     err = import_retry(c, busid, m, 1500, msg, sizeof msg);
@@ -580,7 +600,17 @@ int udfu_host_open_usbip(struct udfu_host_dev *d, const char *host, uint16_t por
         usbip_close(c);
         return udfu_host_fail(d, err, "%s", msg);
     }
-    return udfu_host_attach(d, &usbip_ops, c, m);
+    /* An import is a plug-in, so a bus reset: a device that finished its
+     * manifestation leaves DFU mode on it and re-enumerates while we read
+     * its descriptors. Take it again in its new mode. */
+    for (tries = 0; tries < 3; tries++) {
+        err = host_attach_keep(d, &usbip_ops, c, m);
+        if (err != UDFU_ERR_NODEV || c->fd >= 0 || usbip_reopen(c, 3000) < 0)
+            break;
+    }
+    if (err < 0)
+        host_close(d); /* closes c */
+    return err;
 }
 
 static void info_from_rec(const struct usbip_ctx *c, const struct usbip_devrec *r,
@@ -590,7 +620,7 @@ static void info_from_rec(const struct usbip_ctx *c, const struct usbip_devrec *
     memset(info, 0, sizeof *info);
     info->vid = r->vid;
     info->pid = r->pid;
-    snprintf(info->where, sizeof info->where, "%s:%u/%s", c->host, c->port, r->busid);
+    snprintf(info->where, sizeof info->where, "%.127s:%u/%.32s", c->host, c->port, r->busid);
     for (i = 0; i < r->nifaces; i++)
         if (r->iface[i][0] == UDFU_CLASS_APP_SPECIFIC && r->iface[i][1] == UDFU_SUBCLASS_DFU) {
             info->interface = (uint8_t)i;
@@ -622,7 +652,7 @@ int udfu_host_list_usbip(const char *host, uint16_t port, struct udfu_host_info 
             continue;
         info_from_rec(c, &devs[i], info);
         if (import_retry(c, devs[i].busid, NULL, 500, msg, msg_size) == 0)
-            host_probe_info(&usbip_ops, c, NULL, info);
+            host_probe_info(&usbip_ops, c, NULL, info, UDFU_HOST_TIMEOUT_MS);
         drop(c);
         count++;
     }

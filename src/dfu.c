@@ -38,17 +38,23 @@ uint16_t udfu_dfu_bcd(const struct udfu_dfu_cfg *cfg)
     return UDFU_BCD_DFU;
 }
 
-/* Back to dfuIDLE with no transfer context: offsets and the DfuSe address
- * pointer start over. Running work (if any) still completes. */
+/* Back to dfuIDLE with no transfer context: plain offsets start over. The
+ * DfuSe address pointer stays: dfu-util's `-U -s ADDR` sends SET_ADDRESS,
+ * then ABORT, then UPLOAD. Running work (if any) still completes. */
 static void to_idle(struct udfu_dfu *d)
 {
-    const struct udfu_target *t = dfu_target(d);
     d->state = UDFU_DFU_IDLE;
     d->status = UDFU_STATUS_OK;
     d->offset = 0;
     d->erased_end = 0;
-    d->addr = t->region_count ? t->regions[0].start : 0;
     d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_DFUSE_LEAVE);
+}
+
+/* A new target: its first address is the pointer's starting value. */
+static void select_alt(struct udfu_dfu *d, uint8_t alt)
+{
+    d->alt = alt;
+    d->addr = dfu_target(d)->regions[0].start;
 }
 
 int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
@@ -62,6 +68,7 @@ int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
         return UDFU_ERR_INVAL;
     memset(d, 0, sizeof *d);
     d->cfg = cfg;
+    select_alt(d, 0);
     to_idle(d);
     return 0;
 }
@@ -261,9 +268,11 @@ static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
     if (!(c->attributes & UDFU_ATTR_CAN_DNLOAD) || req->wLength > c->transfer_size)
         return udfu_dfu_illegal(d);
     if (req->wLength == 0) {
-        if (d->state != UDFU_DNLOAD_IDLE)
+        /* End of download: manifestation, or a DfuSe leave. DfuSe leaves
+         * from dfuIDLE too: `dfu-util -s :leave -D file.dfu` sends ABORT,
+         * then the zero-length DNLOAD, as ST's bootloaders accept. */
+        if (d->state != UDFU_DNLOAD_IDLE && !dfu_target(d)->dfuse)
             return udfu_dfu_illegal(d);
-        /* End of download: manifestation, or a DfuSe leave. */
         d->state = UDFU_MANIFEST_SYNC;
         d->flags &= (uint8_t)~F_MANIFESTED;
         if (dfu_target(d)->dfuse)
@@ -427,7 +436,7 @@ int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt)
     if (alt >= d->cfg->target_count)
         return UDFU_ERR_INVAL;
     if (alt != d->alt) {
-        d->alt = alt;
+        select_alt(d, alt);
         udfu_dfu_cancel(d);
         if (d->state != UDFU_DFU_ERROR)
             to_idle(d);

@@ -36,9 +36,14 @@ int udfu_rt_setup(struct udfu_rt *r, const struct udfu_setup *req, uint8_t **dat
 {
     uint8_t in = req->bmRequestType == UDFU_RT_IN;
 
-    /* Not for this interface: stall, no other effect. */
+    /* Not for this interface, or a DFU request with the wrong direction:
+     * stall, no other effect. */
     if ((req->bmRequestType != UDFU_RT_IN && req->bmRequestType != UDFU_RT_OUT) ||
         req->wIndex != r->cfg->interface)
+        return UDFU_ERR_STALL;
+    if (req->bRequest <= UDFU_REQ_ABORT &&
+        in != (req->bRequest == UDFU_REQ_UPLOAD || req->bRequest == UDFU_REQ_GETSTATUS ||
+               req->bRequest == UDFU_REQ_GETSTATE))
         return UDFU_ERR_STALL;
     if (in && (req->bRequest == UDFU_REQ_GETSTATUS || req->bRequest == UDFU_REQ_GETSTATE))
         return rt_reply(r, req, data);

@@ -46,7 +46,8 @@ struct udfu_host_transport_ops {
      * first time), then SET_INTERFACE. 0 or < 0. */
     int (*select)(void *ctx, uint8_t interface, uint8_t alt);
     /* USB bus reset, or the transport's nearest equivalent (USB/IP: drop the
-     * connection). The device may re-enumerate; that is not an error. */
+     * connection and import again). The device may re-enumerate; that is
+     * not an error. */
     int (*reset)(void *ctx);
     /* Drops the connection and finds the same device again (same port path,
      * USB/IP busid, or serial), retrying up to timeout_ms. The device may
@@ -60,6 +61,10 @@ struct udfu_host_transport_ops {
     const char *(*where)(void *ctx);
     /* Closes the connection and frees ctx. */
     void (*close)(void *ctx);
+    /* Optional: waits up to timeout_ms for the device to disconnect on its
+     * own (it is leaving DFU mode). 0 once gone, UDFU_ERR_TIMEOUT if it
+     * stayed. NULL: the library does not wait. */
+    int (*wait_gone)(void *ctx, uint32_t timeout_ms);
 };
 
 /* ---- what a device is ------------------------------------------------------ */
@@ -76,7 +81,7 @@ struct udfu_host_alt {
 struct udfu_host_info {
     uint16_t vid, pid, bcd_device;
     char manufacturer[128], product[128], serial[128]; /* "" if none */
-    char where[96];          /* see transport where() */
+    char where[176];         /* see transport where() */
     uint8_t interface;       /* bInterfaceNumber of the DFU interface */
     uint8_t protocol;        /* UDFU_PROTOCOL_RUNTIME or UDFU_PROTOCOL_DFU */
     uint8_t has_func;        /* a functional descriptor was found */
@@ -205,6 +210,17 @@ int udfu_host_recover(struct udfu_host_dev *d);
  * re-reads its descriptors. A device already in DFU mode: 0, nothing sent. */
 int udfu_host_detach(struct udfu_host_dev *d, uint32_t timeout_ms);
 
+/* Waits up to timeout_ms (0: 10 s) for the device to come back after it
+ * re-enumerated (leave, manifestation, reset) in the given mode
+ * (UDFU_PROTOCOL_RUNTIME / UDFU_PROTOCOL_DFU, 0: either), then re-reads its
+ * descriptors. 0 or UDFU_ERR_NODEV. */
+int udfu_host_reconnect(struct udfu_host_dev *d, uint8_t protocol, uint32_t timeout_ms);
+
+/* USB bus reset (USB/IP: unplug and import again, the import being the
+ * reset). A plain DFU device leaves DFU mode this way when its firmware is
+ * valid; returns once such a device has gone (at most 3 s). */
+int udfu_host_reset(struct udfu_host_dev *d);
+
 /* Plain DFU download of a whole image to the current alt: blocks of
  * wTransferSize, GETSTATUS after each (sleeping exactly bwPollTimeout while
  * the device is busy), the zero-length DNLOAD, then manifestation
@@ -250,7 +266,9 @@ int udfu_host_dfuse_read(struct udfu_host_dev *d, uint32_t addr, uint8_t *buf, s
 
 /* Leaves DFU mode: set address (when has_addr) then a zero-length DNLOAD;
  * the device must answer dfuMANIFEST and then go. Without an address the
- * start of the first writable region is used. */
+ * start of the first writable region is used. Returns once the device has
+ * disconnected (or after bwPollTimeout + 5 s if it does not), so that the
+ * next open finds it in its new mode. */
 int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr);
 
 /* Downloads a whole DfuSe file (prefix, targets, elements, suffix): every

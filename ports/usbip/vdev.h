@@ -8,6 +8,7 @@
  *                            DETACH makes it drop off the bus and come back
  *   DFU mode (PID + 1)       the "bootloader": alt 0 DfuSe over the whole
  *                            flash, alt 1 plain DFU 1.1 over the application
+ *                            (or only one of them, see enum vdev_alts)
  * At start, and whenever the DFU side leaves, the "boot ROM" checks the
  * application area: a valid image boots run-time mode, else DFU mode stays.
  * A mode change closes the USB/IP connection (the device detaches itself,
@@ -31,6 +32,17 @@
 #define VDEV_MAX_REGIONS 16
 #define VDEV_NAME_LEN 64
 
+enum vdev_mode { VDEV_RUNTIME, VDEV_DFU };
+
+/* The alt settings of DFU mode. dfu-util treats every alt of an interface
+ * whose bcdDFUVersion is 0x011A as DfuSe, so it can use only the DfuSe alt
+ * of a mixed device; the udfu CLI handles both. */
+enum vdev_alts {
+    VDEV_ALTS_MIXED = 0, /* alt 0 DfuSe whole flash, alt 1 plain DFU app area */
+    VDEV_ALTS_DFUSE,     /* alt 0 DfuSe whole flash only */
+    VDEV_ALTS_PLAIN      /* alt 0 plain DFU 1.1 app area only (bcdDFU 0x0110) */
+};
+
 struct vdev_opts {
     const char *host;        /* listen address (NULL: 127.0.0.1) */
     uint16_t port;           /* 0: pick a free port */
@@ -43,10 +55,9 @@ struct vdev_opts {
     int timing;              /* percent of the datasheet figures; 0: instant;
                                 < 0: default (100) */
     const char *serial;      /* NULL: "UDFUVIRT0001" */
+    enum vdev_alts alts;
     int verbose;             /* 0 quiet, 1 sessions, 2 every URB */
 };
-
-enum vdev_mode { VDEV_RUNTIME, VDEV_DFU };
 
 /* A flash operation that is "in progress" (realistic timing). */
 struct vdev_op {
@@ -63,7 +74,9 @@ struct vdev {
     uint8_t map_count;
     uint8_t app_first;                      /* map[app_first..] = alt 1 */
     uint32_t app_start, flash_end;
-    struct udfu_target targets[2];
+    struct udfu_target whole, app;          /* the flash; the application area */
+    struct udfu_target targets[2];          /* the alt settings */
+    uint8_t target_count;
     struct udfu_nor nor;
     uint8_t *xfer;                          /* transfer_size bytes */
 

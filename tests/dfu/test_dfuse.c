@@ -204,11 +204,11 @@ TEST(upload_reads_at_address_and_block1_is_illegal)
     uint32_t i;
     fx_init(&F, CAN);
     for (i = 0; i < FX_FLASH_SIZE; i++)
-        F.flash[i] = (uint8_t)(i * 13);
+        F.flash[i] = (uint8_t)((i * 13) ^ (i >> 8) ^ (i >> 16));
     CHECK_EQ(fx_set_address(&F, 0x08010000), UDFU_DNLOAD_IDLE);
     fx_req(&F, 0x21, UDFU_REQ_ABORT, 0, 0, NULL);
     CHECK_EQ(fx_req(&F, 0xA1, UDFU_REQ_UPLOAD, 3, 512, NULL), 512);
-    CHECK_MEM(F.in, F.flash + 0x10000 + 512, 512);
+    CHECK_MEM(F.in, F.flash + 0x10000 + FX_XFER, 512); /* (3 - 2) * wTransferSize */
     CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_UPLOAD_IDLE);
     CHECK_EQ(fx_req(&F, 0xA1, UDFU_REQ_UPLOAD, 1, 512, NULL), UDFU_ERR_STALL);
     CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_DFU_ERROR);

@@ -1,0 +1,658 @@
+/*
+ * vdev.c - the virtual DFU device (see vdev.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "vdev.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "udfu_boot.h"
+#include "udfu_mem.h"
+
+#define DEFAULT_VID 0x1209u /* pid.codes */
+#define DEFAULT_PID 0x0001u /* pid.codes test PIDs: 0x0001 run-time, 0x0002 DFU */
+#define DEFAULT_TRANSFER 2048u
+#define DEFAULT_SERIAL "UDFUVIRT0001"
+#define DEFAULT_BUSID "1-1"
+#define DEFAULT_LAYOUT_NAME "Internal Flash"
+
+/* Cortex-M sanity limits of the "boot ROM" for an image without a udfu
+ * header: the initial stack pointer must lie in the STM32F4's 128 KiB SRAM. */
+#define SRAM_START 0x20000000u
+#define SRAM_END 0x20020000u
+#define IMG_HDR_SIZE 512u /* payload offset after a udfu header (udfu_boot.h default) */
+
+/* STM32F4 (RM0090 / datasheet, x32 parallelism, typical): sector erase
+ * 16 KiB 250 ms, 64 KiB 550 ms, 128 KiB 1 s; program 16 us per 32-bit word,
+ * i.e. 256 words = 4096 us per KiB. */
+#define PROG_US_PER_KIB 4096u
+
+static const struct udfu_region default_map[] = {
+    /* sector 0: the bootloader, read-only */
+    { 0x08000000u, 16u * 1024u, 1, UDFU_MEM_READ, 250, PROG_US_PER_KIB },
+    { 0x08004000u, 16u * 1024u, 3, UDFU_MEM_ALL, 250, PROG_US_PER_KIB },
+    { 0x08010000u, 64u * 1024u, 1, UDFU_MEM_ALL, 550, PROG_US_PER_KIB },
+    { 0x08020000u, 128u * 1024u, 7, UDFU_MEM_ALL, 1000, PROG_US_PER_KIB },
+};
+
+static uint32_t region_end(const struct udfu_region *r)
+{
+    return r->start + r->sector_size * r->sector_count;
+}
+
+static uint32_t clock_ms(const struct vdev *v)
+{
+    return (uint32_t)(usbip_now_ms() - v->t0);
+}
+
+/* ---- the memory map ------------------------------------------------------------ */
+
+/* Erase time of a sector of another size, on the line through the STM32F4
+ * figures (16 KiB 250 ms, 64 KiB 550 ms, 128 KiB ~1 s). */
+static uint32_t erase_ms_for(uint32_t sector_size)
+{
+    uint64_t ms = 150u + (uint64_t)sector_size / 1024u * 25u / 4u;
+
+    return ms > 0xFFFFu ? 0xFFFFu : (uint32_t)ms;
+}
+
+static int parse_layout(struct vdev *v, const char *layout)
+{
+    char buf[512];
+    int n, i;
+
+    /* "/0x08000000/..." without a name gets the default one */
+    if (layout[0] == '/')
+        snprintf(buf, sizeof(buf), "@%s /%s", DEFAULT_LAYOUT_NAME, layout + 1);
+    else
+        snprintf(buf, sizeof(buf), "%s", layout);
+    n = udfu_mem_parse(buf, v->name, sizeof(v->name), v->map, VDEV_MAX_REGIONS);
+    if (n <= 0) {
+        fprintf(stderr, "udfu-virtual: bad --layout '%s' (%s)\n", layout,
+                n == 0 ? "no regions" : udfu_strerror(n));
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        struct udfu_region *r = &v->map[i];
+
+        if (i > 0 && r->start < region_end(&v->map[i - 1])) {
+            fprintf(stderr, "udfu-virtual: --layout regions overlap or are not sorted\n");
+            return -1;
+        }
+        if (region_end(r) < r->start && region_end(r) != 0) {
+            fprintf(stderr, "udfu-virtual: --layout region past 4 GiB\n");
+            return -1;
+        }
+        r->erase_ms = (uint16_t)erase_ms_for(r->sector_size);
+        r->prog_us_per_kib = PROG_US_PER_KIB;
+    }
+    v->map_count = (uint8_t)n;
+    return 0;
+}
+
+/* Scales the datasheet figures: 100 = as the datasheet says, 0 = instant. */
+static void scale_timing(struct vdev *v, int pct)
+{
+    uint8_t i;
+
+    for (i = 0; i < v->map_count; i++) {
+        struct udfu_region *r = &v->map[i];
+        uint64_t e = (uint64_t)r->erase_ms * (unsigned)pct / 100u;
+        uint64_t p = (uint64_t)r->prog_us_per_kib * (unsigned)pct / 100u;
+
+        r->erase_ms = (uint16_t)(e > 0xFFFFu ? 0xFFFFu : e);
+        r->prog_us_per_kib = (uint32_t)(p > 0xFFFFFFFFu ? 0xFFFFFFFFu : p);
+    }
+}
+
+/* The alt settings: DfuSe over the whole map, and/or plain DFU 1.1 over
+ * the application area, which starts at the first writable region. */
+static int build_map(struct vdev *v)
+{
+    uint8_t i;
+
+    if (v->opt.layout) {
+        if (parse_layout(v, v->opt.layout) < 0)
+            return -1;
+    } else {
+        memcpy(v->map, default_map, sizeof(default_map));
+        v->map_count = (uint8_t)(sizeof(default_map) / sizeof(default_map[0]));
+        snprintf(v->name, sizeof(v->name), "%s", DEFAULT_LAYOUT_NAME);
+    }
+    scale_timing(v, v->opt.timing);
+    for (i = 0; i < v->map_count && !(v->map[i].attr & UDFU_MEM_WRITE); i++)
+        ;
+    if (i == v->map_count) {
+        fprintf(stderr, "udfu-virtual: the layout has no writable region\n");
+        return -1;
+    }
+    v->app_first = i;
+    v->app_start = v->map[i].start;
+    v->flash_end = region_end(&v->map[v->map_count - 1]);
+    /* the whole flash: what the flash controller's protection checks */
+    v->whole.name = v->name;
+    v->whole.regions = v->map;
+    v->whole.region_count = v->map_count;
+    v->whole.dfuse = 1;
+    v->app.name = "Application";
+    v->app.regions = &v->map[i];
+    v->app.region_count = (uint8_t)(v->map_count - i);
+    v->app.dfuse = 0;
+    v->target_count = 0;
+    if (v->opt.alts != VDEV_ALTS_PLAIN)
+        v->targets[v->target_count++] = v->whole;
+    if (v->opt.alts != VDEV_ALTS_DFUSE)
+        v->targets[v->target_count++] = v->app;
+    return 0;
+}
+
+/* ---- the "boot ROM" --------------------------------------------------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+/* A udfu image header at the start of the application area: the payload
+ * follows at its load address and must match its CRC-32. */
+static int check_udfu_image(struct vdev *v, const uint8_t *hdr)
+{
+    struct udfu_boot_hdr h;
+    uint32_t payload, crc;
+    const uint8_t *p;
+
+    if (udfu_boot_hdr_parse(hdr, &h) < 0)
+        return -1;
+    payload = h.load_addr == UDFU_BOOT_ANY_ADDR ? v->app_start + IMG_HDR_SIZE : h.load_addr;
+    p = udfu_nor_mem(&v->nor, payload);
+    if (!p || payload < v->app_start || h.length > v->flash_end - payload) {
+        snprintf(v->image_desc, sizeof(v->image_desc),
+                 "udfu image v%u at 0x%08X: payload outside the flash", (unsigned)h.version,
+                 (unsigned)v->app_start);
+        return 0;
+    }
+    crc = udfu_boot_crc32(0, p, h.length);
+    if (crc != h.crc) {
+        snprintf(v->image_desc, sizeof(v->image_desc),
+                 "udfu image v%u at 0x%08X: CRC-32 0x%08X, header says 0x%08X",
+                 (unsigned)h.version, (unsigned)v->app_start, (unsigned)crc, (unsigned)h.crc);
+        return 0;
+    }
+    snprintf(v->image_desc, sizeof(v->image_desc),
+             "udfu image v%u, %u bytes at 0x%08X, crc32 0x%08X", (unsigned)h.version,
+             (unsigned)h.length, (unsigned)payload, (unsigned)crc);
+    return 1;
+}
+
+/* A bare Cortex-M image: its vector table at the start of the area. */
+static int check_vector_table(struct vdev *v, const uint8_t *p)
+{
+    uint32_t sp = le32(p), reset = le32(p + 4), len = v->flash_end - v->app_start;
+
+    if ((sp & 3u) || sp <= SRAM_START || sp > SRAM_END || !(reset & 1u) ||
+        reset - 1u < v->app_start || reset - 1u >= v->flash_end) {
+        if (sp == 0xFFFFFFFFu)
+            snprintf(v->image_desc, sizeof(v->image_desc), "no application at 0x%08X (erased)",
+                     (unsigned)v->app_start);
+        else
+            snprintf(v->image_desc, sizeof(v->image_desc),
+                     "no valid application at 0x%08X (SP 0x%08X, reset 0x%08X)",
+                     (unsigned)v->app_start, (unsigned)sp, (unsigned)reset);
+        return 0;
+    }
+    /* length: up to the last byte that is not erased */
+    while (len > 8 && p[len - 1] == 0xFF)
+        len--;
+    snprintf(v->image_desc, sizeof(v->image_desc),
+             "application at 0x%08X, %u bytes, crc32 0x%08X (SP 0x%08X, reset 0x%08X)",
+             (unsigned)v->app_start, (unsigned)len, (unsigned)udfu_boot_crc32(0, p, len),
+             (unsigned)sp, (unsigned)reset);
+    return 1;
+}
+
+int vdev_check_image(struct vdev *v)
+{
+    const uint8_t *p = udfu_nor_mem(&v->nor, v->app_start);
+    int r;
+
+    /* The application area is contiguous in the default map; with a custom
+     * layout with gaps only its first region counts. */
+    if (!p || v->flash_end - v->app_start < 8) {
+        snprintf(v->image_desc, sizeof(v->image_desc), "no application area");
+        return v->image_valid = 0;
+    }
+    r = check_udfu_image(v, p);
+    if (r < 0)
+        r = check_vector_table(v, p);
+    return v->image_valid = r;
+}
+
+/* ---- flash backend of the DFU class ------------------------------------------------- */
+
+static uint8_t attr_at(const struct vdev *v, uint32_t addr)
+{
+    const struct udfu_region *r = udfu_mem_find(&v->whole, addr);
+
+    return r ? r->attr : 0;
+}
+
+static int fl_read(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t len)
+{
+    struct vdev *v = ctx;
+
+    (void)alt;
+    return udfu_nor_read(&v->nor, addr, buf, len);
+}
+
+static int run_op(struct vdev *v)
+{
+    int err = v->op.kind == 1 ? udfu_nor_erase(&v->nor, v->op.addr, v->op.len)
+                              : udfu_nor_prog(&v->nor, v->op.addr, v->op.buf, v->op.len);
+
+    if (v->opt.verbose >= 2)
+        fprintf(stderr, "udfu-virtual: %s 0x%08X +%u: %s\n", v->op.kind == 1 ? "erase" : "prog",
+                (unsigned)v->op.addr, (unsigned)v->op.len, err ? udfu_strerror(err) : "ok");
+    v->op.kind = 0;
+    return err;
+}
+
+/* Starts an operation that takes ms: done now if instant, else PENDING and
+ * finished by vdev_step() when the time is up. */
+static int start_op(struct vdev *v, uint8_t kind, uint32_t addr, uint32_t len,
+                    const uint8_t *buf, uint32_t ms)
+{
+    v->op.kind = kind;
+    v->op.addr = addr;
+    v->op.len = len;
+    v->op.buf = buf;
+    if (ms == 0)
+        return run_op(v);
+    v->op.due = usbip_now_ms() + ms;
+    return UDFU_ERR_PENDING;
+}
+
+/* The flash controller's write protection: the core checks permissions
+ * first, this is the second line. */
+static int fl_erase(void *ctx, uint8_t alt, uint32_t addr, uint32_t size)
+{
+    struct vdev *v = ctx;
+    const struct udfu_region *r = udfu_mem_find(&v->whole, addr);
+
+    (void)alt;
+    if (!(attr_at(v, addr) & UDFU_MEM_ERASE))
+        return UDFU_ERR_PERM;
+    return start_op(v, 1, addr, size, NULL, r ? r->erase_ms : 0);
+}
+
+static int fl_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
+{
+    struct vdev *v = ctx;
+
+    if (alt >= v->target_count || udfu_mem_check(&v->whole, addr, len, UDFU_MEM_WRITE) < 0)
+        return UDFU_ERR_PERM;
+    /* the time the core announced as bwPollTimeout */
+    return start_op(v, 2, addr, len, buf, udfu_mem_prog_ms(&v->targets[alt], addr, len));
+}
+
+static int fl_verify(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
+{
+    struct vdev *v = ctx;
+    const uint8_t *p = udfu_nor_mem(&v->nor, addr);
+
+    (void)alt;
+    if (len == 0)
+        return 0;
+    if (!p || udfu_nor_mem(&v->nor, addr + len - 1) != p + len - 1)
+        return UDFU_ERR_RANGE;
+    return memcmp(p, buf, len) ? UDFU_ERR_VERIFY : 0;
+}
+
+/* Plain DFU: the image must be bootable to be accepted. DfuSe: the leave
+ * that follows is a jump, as on ST parts; the boot check happens then. */
+static int fl_manifest(void *ctx, uint8_t alt)
+{
+    struct vdev *v = ctx;
+
+    if (v->targets[alt].dfuse)
+        return 0;
+    if (!vdev_check_image(v)) {
+        printf("udfu-virtual: manifestation refused: %s\n", v->image_desc);
+        fflush(stdout);
+        return UDFU_ERR_FIRMWARE;
+    }
+    return 0;
+}
+
+static void fl_leave(void *ctx, uint32_t addr)
+{
+    struct vdev *v = ctx;
+
+    v->reboot = 1;
+    v->reboot_to = VDEV_RUNTIME; /* if the image boots; decided at reboot */
+    v->leave_addr = addr;
+}
+
+static void rt_detach(void *ctx)
+{
+    struct vdev *v = ctx;
+
+    v->reboot = 1;
+    v->reboot_to = VDEV_DFU;
+    v->leave_addr = 0;
+}
+
+/* ---- personalities -------------------------------------------------------------------- */
+
+static void setup_classes(struct vdev *v)
+{
+    struct udfu_dfu_cfg *d = &v->dfu_cfg;
+    struct udfu_rt_cfg *r = &v->rt_cfg;
+
+    memset(d, 0, sizeof(*d));
+    d->context = v;
+    d->targets = v->targets;
+    d->target_count = v->target_count;
+    d->interface = 0;
+    /* not manifestation tolerant: after a download the device boots the
+     * image (re-enumerating), as a bootloader does */
+    d->attributes = UDFU_ATTR_CAN_DNLOAD | UDFU_ATTR_CAN_UPLOAD | UDFU_ATTR_WILL_DETACH;
+    d->transfer_size = v->opt.transfer_size;
+    d->buffer = v->xfer;
+    d->detach_timeout_ms = 1000;
+    d->manifest_ms = 10;
+    /* dfu-util reads the status again bwPollTimeout + 1 s after dfuMANIFEST
+     * and only then resets: the device must still be there */
+    d->reset_timeout_ms = 3000;
+    d->read = fl_read;
+    d->erase = fl_erase;
+    d->prog = fl_prog;
+    d->verify = fl_verify;
+    d->manifest = fl_manifest;
+    d->leave = fl_leave;
+
+    memset(r, 0, sizeof(*r));
+    r->context = v;
+    r->interface = 0;
+    r->attributes = UDFU_ATTR_CAN_DNLOAD | UDFU_ATTR_CAN_UPLOAD | UDFU_ATTR_WILL_DETACH;
+    r->detach_timeout_ms = 1000;
+    r->transfer_size = v->opt.transfer_size;
+    r->bcd_dfu = udfu_dfu_bcd(d);
+    r->detach = rt_detach;
+}
+
+static uint16_t mode_pid(const struct vdev *v, enum vdev_mode m)
+{
+    return (uint16_t)(m == VDEV_DFU ? v->opt.pid + 1u : v->opt.pid);
+}
+
+/* Powers up a personality: fresh class and device core. */
+static void enter_mode(struct vdev *v, enum vdev_mode m)
+{
+    struct udfu_usbd_cfg *u = &v->usbd_cfg;
+
+    v->mode = m;
+    memset(u, 0, sizeof(*u));
+    u->context = &v->dcd;
+    u->dcd = &usbip_dcd_ops;
+    u->vid = v->opt.vid;
+    u->pid = mode_pid(v, m);
+    u->bcd_device = 0x0100;
+    u->manufacturer = "udfu";
+    u->serial = v->opt.serial;
+    u->ep0_size = 64;
+    u->self_powered = 1;
+    u->ms_vendor_code = 0x20;
+    if (m == VDEV_DFU) {
+        udfu_dfu_init(&v->dfu, &v->dfu_cfg);
+        u->product = "udfu virtual device (DFU mode)";
+        u->dfu = &v->dfu;
+    } else {
+        udfu_rt_init(&v->rt, &v->rt_cfg);
+        u->product = "udfu virtual device";
+        u->rt = &v->rt;
+        u->rt_name = "udfu DFU run-time";
+    }
+    udfu_usbd_init(&v->usbd, u);
+    usbip_dcd_init(&v->dcd, &v->srv, &v->usbd);
+    printf("udfu-virtual: offering %04x:%04x (%s mode) as busid %s\n", u->vid, u->pid,
+           m == VDEV_DFU ? "DFU" : "run-time", v->srv.busid);
+    fflush(stdout);
+}
+
+/* Reset into the "boot ROM": a valid application runs, else DFU mode. */
+static void boot(struct vdev *v)
+{
+    v->boots++;
+    if (vdev_check_image(v)) {
+        printf("udfu-virtual: booted %s\n", v->image_desc);
+        fflush(stdout);
+        enter_mode(v, VDEV_RUNTIME);
+    } else {
+        printf("udfu-virtual: %s: staying in DFU mode\n", v->image_desc);
+        fflush(stdout);
+        enter_mode(v, VDEV_DFU);
+    }
+}
+
+static void do_reboot(struct vdev *v)
+{
+    v->reboot = 0;
+    /* the device drops off the bus; replies already given still arrive */
+    usbip_server_disconnect(&v->srv);
+    if (v->reboot_to == VDEV_DFU) {
+        printf("udfu-virtual: detach: rebooting into the bootloader\n");
+        fflush(stdout);
+        enter_mode(v, VDEV_DFU);
+        return;
+    }
+    if (v->leave_addr)
+        printf("udfu-virtual: leave: jump to 0x%08X requested\n", (unsigned)v->leave_addr);
+    else
+        printf("udfu-virtual: leave: resetting\n");
+    fflush(stdout);
+    boot(v);
+}
+
+static void tick(struct vdev *v);
+
+/* ---- USB/IP device callbacks -------------------------------------------------------- */
+
+static void dev_info(void *ctx, struct usbip_dev_info *info)
+{
+    struct vdev *v = ctx;
+
+    snprintf(info->path, sizeof(info->path), "/sys/devices/platform/udfu-virtual/usb1/%s",
+             v->srv.busid);
+    info->busnum = 1;
+    info->devnum = 2;
+    info->speed = USBIP_SPEED_FULL;
+    info->vid = v->usbd_cfg.vid;
+    info->pid = v->usbd_cfg.pid;
+    info->bcd_device = v->usbd_cfg.bcd_device;
+    info->config_value = 1;
+    info->num_configs = 1;
+    info->num_interfaces = 1;
+    info->intf[0].cls = UDFU_CLASS_APP_SPECIFIC;
+    info->intf[0].subclass = UDFU_SUBCLASS_DFU;
+    info->intf[0].protocol = v->mode == VDEV_DFU ? UDFU_PROTOCOL_DFU : UDFU_PROTOCOL_RUNTIME;
+}
+
+/* A new import: the device was plugged in, so it sees a bus reset. */
+static int dev_attach(void *ctx)
+{
+    struct vdev *v = ctx;
+
+    usbip_dcd_bus_reset(&v->dcd);
+    return 0;
+}
+
+/* The core judges requests by the time of its last task call: a host that
+ * polls exactly when bwPollTimeout ends must not find it a few ms behind
+ * (a GETSTATUS "too early" in dfuDNBUSY is a stall). Mode switches wait
+ * for the main loop. */
+static void dev_submit(void *ctx, struct usbip_urb *urb)
+{
+    struct vdev *v = ctx;
+
+    tick(v);
+    usbip_dcd_submit(&v->dcd, urb);
+}
+
+static void dev_unlink(void *ctx, struct usbip_urb *urb)
+{
+    struct vdev *v = ctx;
+
+    usbip_dcd_unlink(&v->dcd, urb);
+}
+
+/* The cable was pulled: a self-powered device keeps running; the next
+ * import brings the bus reset. */
+static const struct usbip_dev_ops vdev_ops = {
+    dev_info, dev_attach, NULL, dev_submit, dev_unlink,
+};
+
+/* ---- lifetime and the loop ------------------------------------------------------------ */
+
+static int check_opts(struct vdev_opts *o)
+{
+    if (!o->host)
+        o->host = "127.0.0.1";
+    if (!o->busid)
+        o->busid = DEFAULT_BUSID;
+    if (!o->vid)
+        o->vid = DEFAULT_VID;
+    if (!o->pid)
+        o->pid = DEFAULT_PID;
+    if (!o->transfer_size)
+        o->transfer_size = DEFAULT_TRANSFER;
+    if (o->timing < 0)
+        o->timing = 100;
+    if (!o->serial)
+        o->serial = DEFAULT_SERIAL;
+    if (o->pid == 0xFFFFu) {
+        fprintf(stderr, "udfu-virtual: --pid 0xFFFF leaves no PID for DFU mode\n");
+        return -1;
+    }
+    if (o->transfer_size < 64 || o->transfer_size > 4096) {
+        fprintf(stderr, "udfu-virtual: --transfer-size must be 64..4096 (Linux caps control "
+                        "transfers at 4096)\n");
+        return -1;
+    }
+    if (strlen(o->busid) >= USBIP_BUSID_LEN) {
+        fprintf(stderr, "udfu-virtual: --busid is longer than %u characters\n",
+                USBIP_BUSID_LEN - 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_flash(struct vdev *v)
+{
+    struct udfu_nor_cfg nc;
+    int err;
+
+    memset(&nc, 0, sizeof(nc));
+    nc.regions = v->map;
+    nc.region_count = v->map_count;
+    nc.path = v->opt.flash;
+    err = udfu_nor_open(&v->nor, &nc);
+    if (err < 0) {
+        fprintf(stderr, "udfu-virtual: cannot open flash %s: %s%s\n",
+                v->opt.flash ? v->opt.flash : "(RAM)", udfu_strerror(err),
+                err == UDFU_ERR_FORMAT ? " (the file does not match the layout's size)" : "");
+        return -1;
+    }
+    return 0;
+}
+
+int vdev_open(struct vdev *v, const struct vdev_opts *opt)
+{
+    memset(v, 0, sizeof(*v));
+    v->opt = *opt;
+    v->t0 = usbip_now_ms();
+    if (check_opts(&v->opt) < 0 || build_map(v) < 0 || open_flash(v) < 0)
+        return -1;
+    v->xfer = calloc(1, v->opt.transfer_size);
+    if (!v->xfer || usbip_server_init(&v->srv, &vdev_ops, v, v->opt.busid) < 0) {
+        fprintf(stderr, "udfu-virtual: out of memory\n");
+        udfu_nor_close(&v->nor);
+        free(v->xfer);
+        return -1;
+    }
+    v->srv.verbose = v->opt.verbose;
+    if (usbip_server_listen(&v->srv, v->opt.host, v->opt.port) < 0) {
+        perror("udfu-virtual: listen");
+        udfu_nor_close(&v->nor);
+        free(v->xfer);
+        return -1;
+    }
+    setup_classes(v);
+    printf("udfu-virtual: flash %s, %u regions 0x%08X-0x%08X, timing %d%%\n",
+           v->opt.flash ? v->opt.flash : "(RAM only)", (unsigned)v->map_count,
+           (unsigned)v->map[0].start, (unsigned)(v->flash_end - 1), v->opt.timing);
+    printf("udfu-virtual: listening on %s:%u busid %s\n", v->opt.host,
+           (unsigned)usbip_server_port(&v->srv), v->srv.busid);
+    fflush(stdout);
+    boot(v);
+    return 0;
+}
+
+/* How long poll may sleep: to the flash operation's end, and in small
+ * steps for usbd's timers. */
+static int wait_ms(const struct vdev *v, int max_wait_ms)
+{
+    int w = usbip_server_attached(&v->srv) ? 5 : 20;
+
+    if (v->op.kind) {
+        uint64_t now = usbip_now_ms();
+        uint64_t left = v->op.due > now ? v->op.due - now : 0;
+
+        if (left < (uint64_t)w)
+            w = (int)left;
+    }
+    if (max_wait_ms >= 0 && max_wait_ms < w)
+        w = max_wait_ms;
+    return w;
+}
+
+/* Brings the device up to the present: flash work that is due completes,
+ * and the core learns the time. */
+static void tick(struct vdev *v)
+{
+    if (v->op.kind && usbip_now_ms() >= v->op.due)
+        udfu_dfu_complete(&v->dfu, run_op(v));
+    udfu_usbd_task(&v->usbd, clock_ms(v));
+}
+
+static void run_timers(struct vdev *v)
+{
+    tick(v);
+    if (v->reboot)
+        do_reboot(v);
+}
+
+int vdev_step(struct vdev *v, int max_wait_ms)
+{
+    int r = usbip_server_step(&v->srv, wait_ms(v, max_wait_ms));
+
+    run_timers(v);
+    return r;
+}
+
+void vdev_close(struct vdev *v)
+{
+    if (v->op.kind) {
+        /* the power stays on until the flash is done */
+        int err = run_op(v);
+
+        (void)err;
+    }
+    usbip_server_close(&v->srv);
+    udfu_nor_close(&v->nor);
+    free(v->xfer);
+    v->xfer = NULL;
+}
