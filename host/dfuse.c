@@ -201,6 +201,14 @@ int udfu_host_dfuse_get_commands(struct udfu_host_dev *d, uint8_t *cmds, size_t 
     return n;
 }
 
+/* After a sequence of commands the device sits in dfuDNLOAD-IDLE; a bus
+ * reset there would mean "download cut short" to it. Finish in dfuIDLE,
+ * as dfu-util does. */
+static int end_idle(struct udfu_host_dev *d, int err)
+{
+    return err < 0 ? err : udfu_host_abort(d);
+}
+
 /* ---- erase -------------------------------------------------------------------------- */
 
 static int already_erased(const struct udfu_host_dev *d, uint32_t start)
@@ -281,7 +289,7 @@ int udfu_host_dfuse_erase(struct udfu_host_dev *d, uint32_t addr, uint32_t len)
         err = udfu_host_recover(d);
     if (err == 0)
         err = erase_sectors(d, a, addr, len ? len : 1, 0);
-    return err;
+    return end_idle(d, err);
 }
 
 int udfu_host_dfuse_mass_erase(struct udfu_host_dev *d)
@@ -296,7 +304,7 @@ int udfu_host_dfuse_mass_erase(struct udfu_host_dev *d)
     err = command(d, &cmd, 1, "Mass Erase", UINT32_MAX);
     if (err == 0)
         host_progress(d, UDFU_HOST_ERASE, 1, 1);
-    return err;
+    return end_idle(d, err);
 }
 
 /* ---- write and read ------------------------------------------------------------------- */
@@ -360,7 +368,7 @@ int udfu_host_dfuse_write(struct udfu_host_dev *d, uint32_t addr, const uint8_t 
     if (err < 0)
         return err;
     d->erased_count = 0;
-    return write_range(d, a, addr, data, len);
+    return end_idle(d, write_range(d, a, addr, data, len));
 }
 
 /* One run of consecutive UPLOAD blocks from a fresh address pointer: block
@@ -533,6 +541,8 @@ static int write_file(struct udfu_host_dev *d, const uint8_t *file, size_t len)
             if (err < 0)
                 return err;
         }
+        if ((err = end_idle(d, 0)) < 0)
+            return err;
     }
     return 0;
 }

@@ -130,14 +130,29 @@ static int verify_dfuse_file(struct cli *c, struct udfu_host_dev *d, const struc
     return code;
 }
 
+/* A device that is not manifestation tolerant has left DFU mode (it reset
+ * into its new firmware): bring it back to read it. It stays in DFU mode. */
+static int back_to_dfu(struct cli *c, struct udfu_host_dev *d)
+{
+    int err, code;
+    cli_note(c, "the device left DFU mode after manifestation: bringing it back to verify");
+    err = udfu_host_reconnect(d, 0, c->timeout_ms > 10000 ? c->timeout_ms : 0);
+    if (err < 0)
+        return cli_dev_error(c, d, err);
+    code = cli_need_dfu(c, d);
+    return code ? code : cli_select_alt(c, d);
+}
+
 static int verify_plain(struct cli *c, struct udfu_host_dev *d, const struct image *im)
 {
-    uint8_t *buf = malloc(im->payload);
+    int left = !(udfu_host_info(d)->attributes & UDFU_ATTR_MANIFEST_TOLERANT);
+    uint8_t *buf;
     long n;
-    int code;
-    if (!buf)
+    int code = left ? back_to_dfu(c, d) : 0;
+    if (code)
+        return code;
+    if (!(buf = malloc(im->payload)))
         return cli_error(c, EXIT_FAIL, "out of memory");
-    /* A device that left DFU mode after manifestation cannot be read. */
     n = udfu_host_upload(d, buf, im->payload);
     if (n < 0)
         code = cli_dev_error(c, d, (int)n);
@@ -147,6 +162,9 @@ static int verify_plain(struct cli *c, struct udfu_host_dev *d, const struct ima
     else
         code = mismatch(c, im->data, buf, im->payload, 0);
     free(buf);
+    if (!code && left)
+        cli_note(c, "the device stays in DFU mode after the verify; `udfu leave` starts the "
+                    "firmware");
     return code;
 }
 

@@ -204,8 +204,8 @@ int udfu_host_abort(struct udfu_host_dev *d);
  * wait bwPollTimeout. A device in run-time mode is UDFU_ERR_STATE. */
 int udfu_host_recover(struct udfu_host_dev *d);
 
-/* Run-time -> DFU mode: DETACH (wValue = wDetachTimeOut, at most 1000 ms
- * when the device gives none), a bus reset unless bitWillDetach, then waits
+/* Run-time -> DFU mode: DETACH (wValue = wDetachTimeOut, or 1000 ms when
+ * the device gives none), a bus reset unless bitWillDetach, then waits
  * up to timeout_ms (0: 10 s) for the device to come back in DFU mode and
  * re-reads its descriptors. A device already in DFU mode: 0, nothing sent. */
 int udfu_host_detach(struct udfu_host_dev *d, uint32_t timeout_ms);

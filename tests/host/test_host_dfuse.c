@@ -47,6 +47,8 @@ TEST(write_erases_only_touched_sectors_and_reads_back_byte_for_byte)
     fx_random(data, len, 1);
     CHECK_EQ(udfu_host_dfuse_write(f.dev, FX_APP, data, len), 0);
     CHECK(fx_flash_is(&f, FX_APP, data, len));
+    /* Left in dfuIDLE: a reset now would not look like a download cut short. */
+    CHECK_EQ(udfu_dfu_state(&f.lb.dfu), UDFU_DFU_IDLE);
     /* The rest of sector 3 was erased with it; the others are untouched. */
     CHECK(fx_flash_erased(&f, FX_APP + len, 0x08010000u - (FX_APP + len)));
     CHECK(fx_flash_untouched(&f, FX_FLASH, 0x4000));
@@ -210,6 +212,7 @@ TEST(dfuse_file_elements_sharing_a_sector_are_both_written)
     fx_random(data, sizeof data, 3);
     len = make_file(file, sizeof file, addrs, sizes, 3, FX_VID, FX_PID_DFU);
     CHECK_EQ(udfu_host_dfuse_download_file(f.dev, file, len, 0), 0);
+    CHECK_EQ(udfu_dfu_state(&f.lb.dfu), UDFU_DFU_IDLE);
     for (i = 0; i < 3; i++)
         CHECK(fx_flash_is(&f, addrs[i], data + (addrs[i] - FX_FLASH) % 65536u, sizes[i]));
     CHECK(fx_flash_erased(&f, 0x08004800u, 0x800));
