@@ -61,10 +61,11 @@ int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
 {
     UDFU_ASSERT(d && cfg);
     UDFU_ASSERT(cfg->targets && cfg->target_count);
-    UDFU_ASSERT(cfg->buffer && cfg->transfer_size);
+    UDFU_ASSERT(cfg->buffer && cfg->transfer_size && cfg->buffers <= 2);
     UDFU_ASSERT(cfg->read && cfg->erase && cfg->prog && cfg->leave);
     if (!d || !cfg || !cfg->targets || !cfg->target_count || !cfg->buffer ||
-        !cfg->transfer_size || !cfg->read || !cfg->erase || !cfg->prog || !cfg->leave)
+        !cfg->transfer_size || cfg->buffers > 2 || !cfg->read || !cfg->erase || !cfg->prog ||
+        !cfg->leave)
         return UDFU_ERR_INVAL;
     memset(d, 0, sizeof *d);
     d->cfg = cfg;
@@ -75,42 +76,65 @@ int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
 
 int udfu_dfu_busy(const struct udfu_dfu *d)
 {
-    return d->op != OP_NONE;
+    return d->op != OP_NONE || d->next_op != OP_NONE;
+}
+
+/* Whether a DNLOAD can be taken now: a buffer is free and the queue has
+ * room (the running operation may still use the other buffer). */
+static int can_accept(const struct udfu_dfu *d)
+{
+    return d->op == OP_NONE || (d->cfg->buffers > 1 && d->next_op == OP_NONE);
 }
 
 void udfu_dfu_cancel(struct udfu_dfu *d)
 {
+    d->next_op = OP_NONE;
+    d->flags &= (uint8_t)~F_MAN_REQ;
     if (d->flags & F_RUNNING)
         d->phase = PH_CANCEL;
     else
         d->op = OP_NONE;
 }
 
-/* A pending leave survives a host mistake: the host already asked to leave
- * and may not be listening any more. */
+/* Work the host already handed over (an acknowledged DNLOAD) still runs:
+ * a host mistake afterwards does not lose it. A pending leave survives
+ * too: the host asked to leave and may not be listening any more. */
 int udfu_dfu_illegal(struct udfu_dfu *d)
 {
     d->state = UDFU_DFU_ERROR;
     d->status = UDFU_STATUS_ERR_STALLEDPKT;
     d->flags &= (uint8_t)~(F_OUT | F_FRESH);
-    if (d->op != OP_MANIFEST)
-        udfu_dfu_cancel(d);
     return UDFU_ERR_STALL;
 }
 
-void udfu_dfu_fail(struct udfu_dfu *d, enum udfu_status status)
+static void set_error(struct udfu_dfu *d, enum udfu_status status)
 {
     d->state = UDFU_DFU_ERROR;
     d->status = (uint8_t)status;
-    d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_LEAVE | F_DFUSE_LEAVE);
+    d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_LEAVE | F_DFUSE_LEAVE | F_MAN_REQ);
+}
+
+/* A step failed: what was queued behind it depends on it, drop it all. */
+void udfu_dfu_fail(struct udfu_dfu *d, enum udfu_status status)
+{
+    set_error(d, status);
     udfu_dfu_cancel(d);
 }
 
 void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr)
 {
-    d->op = op;
-    d->op_addr = addr;
-    d->phase = PH_ERASE;
+    if (d->op == OP_NONE) {
+        d->op = op;
+        d->op_addr = addr;
+        d->op_len = d->in_len;
+        d->op_buf = d->in_buf;
+        d->phase = PH_ERASE;
+    } else {
+        d->next_op = op;
+        d->next_addr = addr;
+        d->next_len = d->in_len;
+        d->next_buf = d->in_buf;
+    }
     d->state = UDFU_DNLOAD_SYNC;
     d->flags |= F_FRESH;
 }
@@ -182,16 +206,29 @@ static uint32_t poll_ms(const struct udfu_dfu *d)
     return ms;
 }
 
+/* All work still ahead: the running operation, the one queued behind it
+ * (programming only; close enough), and a requested manifestation. */
+static uint32_t pipe_ms(const struct udfu_dfu *d)
+{
+    uint32_t ms = poll_ms(d);
+    if (d->next_op == OP_DNLOAD)
+        ms += udfu_mem_prog_ms(dfu_target(d), d->next_addr, d->next_len);
+    if (d->flags & F_MAN_REQ)
+        ms += d->cfg->manifest_ms;
+    return ms;
+}
+
 /* ---- settle: busy states lapse ------------------------------------------ */
 
-/* dfuDNBUSY and dfuMANIFEST end when the reported bwPollTimeout has passed
- * (DFU 1.1), or earlier when the work is already done. */
+/* dfuDNBUSY ends when the reported bwPollTimeout has passed (DFU 1.1), or
+ * earlier when the device can take the next block. dfuMANIFEST ends the
+ * same way; a finished manifestation has moved on by itself (finish()). */
 static void settle(struct udfu_dfu *d)
 {
-    int over = elapsed(d, d->busy_until) || d->op == OP_NONE;
-    if (d->state == UDFU_DNBUSY && over)
+    int over = elapsed(d, d->busy_until);
+    if (d->state == UDFU_DNBUSY && (over || can_accept(d)))
         d->state = UDFU_DNLOAD_SYNC;
-    if (d->state == UDFU_MANIFEST && over && d->op == OP_MANIFEST)
+    if (d->state == UDFU_MANIFEST && over && !(d->flags & F_MANIFESTED))
         d->state = UDFU_MANIFEST_SYNC;
 }
 
@@ -220,20 +257,33 @@ static uint16_t reset_timeout(const struct udfu_dfu *d)
     return d->cfg->reset_timeout_ms ? d->cfg->reset_timeout_ms : 3000;
 }
 
-/* Manifestation (plain) or DfuSe leave: the first status query starts it. */
+/* Starts the manifestation now, or once queued work has drained. */
+static void start_manifest(struct udfu_dfu *d)
+{
+    if (d->op != OP_NONE) {
+        if (d->op != OP_MANIFEST)
+            d->flags |= F_MAN_REQ;
+        return;
+    }
+    d->flags &= (uint8_t)~F_MAN_REQ;
+    d->op = OP_MANIFEST;
+    d->phase = PH_ERASE;
+}
+
+/* Manifestation (plain) or DfuSe leave: the first status query starts it;
+ * programming still in the pipeline is part of it. */
 static int getstatus_manifest(struct udfu_dfu *d)
 {
-    if (d->op == OP_NONE && !(d->flags & F_MANIFESTED)) {
-        d->op = OP_MANIFEST;
-        d->phase = PH_ERASE;
+    if (!(d->flags & (F_MANIFESTED | F_MAN_REQ)) && d->op != OP_MANIFEST) {
+        start_manifest(d);
         /* A DfuSe leave happens once the check is done and the host has
          * this reply (udfu_dfu_status_done), or after the reset timeout. */
         if (d->flags & F_DFUSE_LEAVE)
             arm_leave(d, reset_timeout(d));
     }
-    if (d->op == OP_MANIFEST) {
+    if (!(d->flags & F_MANIFESTED)) {
         d->state = UDFU_MANIFEST;
-        return reply_status(d, poll_ms(d));
+        return reply_status(d, pipe_ms(d));
     }
     /* Done, and manifestation tolerant (else we would be in WAIT-RESET). */
     d->state = UDFU_DFU_IDLE;
@@ -246,11 +296,13 @@ static int req_getstatus(struct udfu_dfu *d)
     switch (d->state) {
     case UDFU_DNLOAD_SYNC:
         /* DfuSe hosts (dfu-util, pydfu) insist on dfuDNBUSY first after
-         * every DNLOAD; DFU 1.1 allows it. Poll 0 if the work is done. */
-        if ((d->flags & F_FRESH) || d->op != OP_NONE) {
+         * every DNLOAD; DFU 1.1 allows it. The poll lasts until the next
+         * block can be taken: 0 if the data already sits safe in a buffer
+         * (pipelined), else until the running work is done. */
+        if ((d->flags & F_FRESH) || !can_accept(d)) {
             d->flags &= (uint8_t)~F_FRESH;
             d->state = UDFU_DNBUSY;
-            return reply_status(d, poll_ms(d));
+            return reply_status(d, can_accept(d) ? 0 : poll_ms(d));
         }
         d->state = UDFU_DNLOAD_IDLE;
         break;
@@ -259,7 +311,8 @@ static int req_getstatus(struct udfu_dfu *d)
     default:
         break;
     }
-    return reply_status(d, 0);
+    /* dfuIDLE after ABORT with work still running: dfu-util sleeps this. */
+    return reply_status(d, pipe_ms(d));
 }
 
 static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
@@ -279,14 +332,15 @@ static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
             d->flags |= F_DFUSE_LEAVE;
         return 0;
     }
-    /* The buffer may still feed a program step of a transfer that was
-     * aborted or reset: never overwrite it under a running operation. */
-    if (d->op != OP_NONE)
+    /* Never hand out a buffer that queued or running work still reads
+     * (checkm8 kept using a buffer the next transfer owned). */
+    if (!can_accept(d))
         return udfu_dfu_illegal(d);
     d->flags |= F_OUT;
-    d->op_len = req->wLength;
-    d->op_addr = req->wValue; /* block number until the data arrives */
-    *data = c->buffer;
+    d->in_len = req->wLength;
+    d->in_block = req->wValue;
+    d->in_buf = d->op == OP_NONE ? 0 : (uint8_t)(d->op_buf ^ 1u);
+    *data = dfu_buf(d, d->in_buf);
     return req->wLength;
 }
 
@@ -309,12 +363,11 @@ static void plain_dnload(struct udfu_dfu *d, uint16_t len)
 
 int udfu_dfu_data(struct udfu_dfu *d, uint16_t len)
 {
-    uint16_t block = (uint16_t)d->op_addr;
-    if (!(d->flags & F_OUT) || len != d->op_len)
+    if (!(d->flags & F_OUT) || len != d->in_len)
         return udfu_dfu_illegal(d);
     d->flags &= (uint8_t)~F_OUT;
     if (dfu_target(d)->dfuse)
-        udfu_dfuse_dnload(d, block, len);
+        udfu_dfuse_dnload(d, dfu_buf(d, d->in_buf), d->in_block, len);
     else
         plain_dnload(d, len);
     /* Only a malformed command stalls here; other refusals are reported
@@ -349,8 +402,9 @@ static int plain_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_
 static int req_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
 {
     const struct udfu_dfu_cfg *c = d->cfg;
+    /* Reading while queued writes are pending would return stale data. */
     if (!(c->attributes & UDFU_ATTR_CAN_UPLOAD) || req->wLength == 0 ||
-        req->wLength > c->transfer_size || d->op != OP_NONE)
+        req->wLength > c->transfer_size || udfu_dfu_busy(d))
         return udfu_dfu_illegal(d);
     if (dfu_target(d)->dfuse)
         return udfu_dfuse_upload(d, req, data);
@@ -413,18 +467,16 @@ void udfu_dfu_reset(struct udfu_dfu *d)
     if (s == UDFU_MANIFEST_WAIT_RESET || (d->flags & (F_MANIFESTED | F_DFUSE_LEAVE))) {
         /* Asked to leave, or done: a DfuSe leave whose check has not run
          * yet runs it first (the task leaves only once it passed). */
-        if ((d->flags & F_DFUSE_LEAVE) && !(d->flags & F_MANIFESTED) && d->op == OP_NONE) {
-            d->op = OP_MANIFEST;
-            d->phase = PH_ERASE;
-        }
+        if ((d->flags & F_DFUSE_LEAVE) && !(d->flags & F_MANIFESTED))
+            start_manifest(d);
         arm_leave(d, 0);
         return;
     }
-    udfu_dfu_cancel(d);
     if (s == UDFU_DNLOAD_SYNC || s == UDFU_DNBUSY || s == UDFU_DNLOAD_IDLE ||
         s == UDFU_MANIFEST_SYNC || s == UDFU_MANIFEST) {
-        /* A download cut short: the image is incomplete. */
-        udfu_dfu_fail(d, UDFU_STATUS_ERR_FIRMWARE);
+        /* A download cut short: the image is incomplete (the blocks
+         * already acknowledged are still written). */
+        set_error(d, UDFU_STATUS_ERR_FIRMWARE);
         return;
     }
     if (s != UDFU_DFU_ERROR)
@@ -464,10 +516,10 @@ static int step_dnload(struct udfu_dfu *d, uint32_t *ms)
     if (d->phase <= PH_PROG) {
         d->phase = PH_VERIFY;
         *ms = udfu_mem_prog_ms(t, d->op_addr, d->op_len);
-        return c->prog(c->context, d->alt, d->op_addr, c->buffer, d->op_len);
+        return c->prog(c->context, d->alt, d->op_addr, dfu_buf(d, d->op_buf), d->op_len);
     }
     d->phase = PH_END;
-    return c->verify(c->context, d->alt, d->op_addr, c->buffer, d->op_len);
+    return c->verify(c->context, d->alt, d->op_addr, dfu_buf(d, d->op_buf), d->op_len);
 }
 
 static int step(struct udfu_dfu *d, uint32_t *ms)
@@ -538,6 +590,16 @@ static void finish(struct udfu_dfu *d, int err)
         udfu_dfu_fail(d, op == OP_REFUSE ? (enum udfu_status)d->op_addr : op_status(op, err));
         return;
     }
+    if (d->next_op != OP_NONE) { /* the pipeline moves on */
+        d->op = d->next_op;
+        d->op_addr = d->next_addr;
+        d->op_len = d->next_len;
+        d->op_buf = d->next_buf;
+        d->phase = PH_ERASE;
+        d->next_op = OP_NONE;
+    } else if (d->flags & F_MAN_REQ) {
+        start_manifest(d);
+    }
     if (op != OP_MANIFEST)
         return;
     d->flags |= F_MANIFESTED;
@@ -587,7 +649,9 @@ void udfu_dfu_task(struct udfu_dfu *d, uint32_t now_ms)
     if (d->op != OP_NONE && !(d->flags & F_RUNNING))
         run(d);
     settle(d);
-    if ((d->flags & F_LEAVE) && d->op == OP_NONE && elapsed(d, d->leave_at)) {
+    /* Never leave before the check passed (fail() disarms the leave). */
+    if ((d->flags & (F_LEAVE | F_MANIFESTED)) == (F_LEAVE | F_MANIFESTED) &&
+        d->op == OP_NONE && elapsed(d, d->leave_at)) {
         uint32_t addr = (d->flags & F_DFUSE_LEAVE) ? d->addr : 0;
         d->flags &= (uint8_t)~(F_LEAVE | F_MANIFESTED | F_DFUSE_LEAVE);
         d->cfg->leave(d->cfg->context, addr);

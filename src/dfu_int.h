@@ -33,10 +33,18 @@ enum { PH_ERASE, PH_PROG, PH_VERIFY, PH_END, PH_CANCEL = 0xFF };
 #define F_MANIFESTED 0x10u /* a manifestation completed: a bus reset leaves */
 #define F_DFUSE_LEAVE 0x20u /* the manifestation is a DfuSe leave */
 #define F_DONE 0x40u       /* complete() arrived; handled by the task */
+#define F_MAN_REQ 0x80u    /* manifestation asked for; starts once the
+                              pipeline has drained */
 
 static inline const struct udfu_target *dfu_target(const struct udfu_dfu *d)
 {
     return &d->cfg->targets[d->alt];
+}
+
+/* Transfer buffer i (0 or 1) of the configured buffers. */
+static inline uint8_t *dfu_buf(const struct udfu_dfu *d, uint8_t i)
+{
+    return d->cfg->buffer + (uint32_t)i * d->cfg->transfer_size;
 }
 
 /* Drops the current operation; one still running is left to complete and
@@ -49,12 +57,13 @@ void udfu_dfu_fail(struct udfu_dfu *d, enum udfu_status status);
 /* A DNLOAD refused after its data arrived (address, permission): reported
  * as dfuERROR with status at the GETSTATUS after the first one. */
 void udfu_dfu_refuse(struct udfu_dfu *d, enum udfu_status status);
-/* Queues a memory operation at addr (OP_DNLOAD: op_len bytes from the
- * buffer); the state becomes dfuDNLOAD-SYNC. */
+/* Queues a memory operation at addr (OP_DNLOAD: in_len bytes from buffer
+ * in_buf), behind the running one if any; the state becomes
+ * dfuDNLOAD-SYNC. */
 void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr);
 
 /* DfuSe handlers, called by dfu.c for DfuSe targets. */
-void udfu_dfuse_dnload(struct udfu_dfu *d, uint16_t block, uint16_t len);
+void udfu_dfuse_dnload(struct udfu_dfu *d, const uint8_t *buf, uint16_t block, uint16_t len);
 int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data);
 /* Next erasable sector at or after addr for mass erase: 1 found, 0 none. */
 int udfu_dfuse_next_erasable(const struct udfu_target *t, uint32_t addr, uint32_t *start,

@@ -46,12 +46,12 @@ static void command(struct udfu_dfu *d, const uint8_t *b, uint16_t len)
     udfu_dfu_queue(d, op, a);
 }
 
-void udfu_dfuse_dnload(struct udfu_dfu *d, uint16_t block, uint16_t len)
+void udfu_dfuse_dnload(struct udfu_dfu *d, const uint8_t *buf, uint16_t block, uint16_t len)
 {
     uint32_t addr;
     int err;
     if (block == 0) {
-        command(d, d->cfg->buffer, len);
+        command(d, buf, len);
         return;
     }
     if (block == 1) { /* not used by DfuSe */

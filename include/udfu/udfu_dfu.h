@@ -33,8 +33,11 @@ struct udfu_dfu_cfg {
     uint8_t interface;      /* bInterfaceNumber: wIndex of class requests */
     uint8_t attributes;     /* UDFU_ATTR_* as in the functional descriptor */
     uint16_t transfer_size; /* wTransferSize */
-    uint8_t *buffer;        /* transfer_size bytes, owned by the caller for
-                               the life of the instance */
+    uint8_t *buffer;        /* buffers * transfer_size bytes, owned by the
+                               caller for the life of the instance */
+    uint8_t buffers;        /* 1 (0 means 1): single buffer, smallest RAM;
+                               2: pipelined download: block N+1 is received
+                               while block N is programmed */
     uint16_t detach_timeout_ms; /* wDetachTimeOut of the functional descriptor */
     uint16_t manifest_ms;   /* estimate for manifest(); reported as bwPollTimeout */
     uint16_t reset_timeout_ms; /* in dfuMANIFEST-WAIT-RESET, or after a DfuSe
@@ -79,13 +82,20 @@ struct udfu_dfu {
     uint32_t op_addr;      /* operation in progress: its (next) address */
     uint32_t op_started;   /* when the running step began */
     uint32_t op_step_ms;   /* ... and its estimated duration */
-    uint16_t op_len;       /* bytes in buffer for a program operation */
-    uint16_t out_len;      /* wLength of the DNLOAD whose data is awaited */
+    uint32_t next_addr;    /* pipelined: the operation queued behind it */
+    uint16_t op_len;       /* bytes in the operation's buffer */
+    uint16_t next_len;
+    uint16_t in_len;       /* DNLOAD whose data stage is awaited: wLength */
+    uint16_t in_block;     /* ... and wBlockNum */
     uint8_t state;         /* enum udfu_state */
     uint8_t status;        /* enum udfu_status */
     uint8_t alt;
     uint8_t op;            /* operation queued or running (internal enum) */
     uint8_t phase;         /* step of the operation (internal enum) */
+    uint8_t next_op;       /* pipelined: queued operation, or none */
+    uint8_t op_buf;        /* buffer index of the operation */
+    uint8_t next_buf;
+    uint8_t in_buf;        /* buffer index the awaited data goes to */
     uint8_t flags;         /* internal */
     int8_t result;         /* error passed to udfu_dfu_complete() */
     uint8_t reply[UDFU_STATUS_LEN]; /* GETSTATUS/GETSTATE reply */
@@ -139,7 +149,8 @@ static inline enum udfu_status udfu_dfu_status(const struct udfu_dfu *d)
     return (enum udfu_status)d->status;
 }
 
-/* 1 while memory work is queued or running. */
+/* 1 while memory work is queued or running (it always completes, even
+ * after ABORT or a bus reset, unless an earlier step of it failed). */
 int udfu_dfu_busy(const struct udfu_dfu *d);
 
 /* bcdDFUVersion for the functional descriptor: 0x011A if any target speaks

@@ -86,10 +86,16 @@ static int cb_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, ui
     for (i = 0; i < len; i++)
         if ((p[i] & buf[i]) != buf[i])
             return UDFU_ERR_NOT_ERASED;
+    touch(f, addr, len);
+    if (f->async && !f->fail_next) {
+        f->prog_dst = p; /* applied by fx_finish(), from the buffer as it is then */
+        f->prog_src = buf;
+        f->prog_len = len;
+        return result(f, 0);
+    }
     if (!f->fail_next)
         for (i = 0; i < len; i++)
             p[i] &= buf[i];
-    touch(f, addr, len);
     return result(f, 0);
 }
 
@@ -170,6 +176,11 @@ void fx_advance(struct fx *f, uint32_t ms)
 
 void fx_finish(struct fx *f, int err)
 {
+    uint32_t i;
+    if (f->prog_dst && !err)
+        for (i = 0; i < f->prog_len; i++)
+            f->prog_dst[i] &= f->prog_src[i];
+    f->prog_dst = NULL;
     f->pending = 0;
     udfu_dfu_complete(&f->dfu, err);
 }

@@ -11,6 +11,7 @@
 #define FX_FLASH_BASE 0x08000000u
 #define FX_FLASH_SIZE (1024u * 1024u)
 #define FX_XFER 1024u
+#define FX_BUFS 2u /* the fixture's buffer holds two blocks (pipelining) */
 
 struct fx {
     struct udfu_dfu dfu;
@@ -25,6 +26,10 @@ struct fx {
     int erases, progs, reads, manifests, leaves;
     uint32_t leave_addr;
     uint32_t write_lo, write_hi; /* lowest / highest address touched */
+    /* async program: like DMA, the buffer is read when the operation ends */
+    uint8_t *prog_dst;
+    const uint8_t *prog_src;
+    uint32_t prog_len;
 };
 
 /* STM32F4-like: alt 0 DfuSe over the whole flash (sector 0 read-only),

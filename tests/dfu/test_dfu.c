@@ -292,24 +292,49 @@ TEST(bus_reset_mid_download_reports_errfirmware)
     CHECK_EQ(F.leaves, 0);
 }
 
-TEST(reset_during_running_program_drops_its_result_and_keeps_buffer)
+TEST(reset_mid_download_finishes_acknowledged_work_and_guards_its_buffer)
 {
     static uint8_t img[FX_XFER];
+    uint8_t status;
+    memset(img, 0x3C, sizeof img);
     fx_init(&F, CAN);
     udfu_dfu_set_alt(&F.dfu, 1);
     F.async = 1;
     fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, FX_XFER, img);
     fx_task(&F); /* erase running */
     udfu_dfu_reset(&F.dfu);
+    CHECK_EQ(fx_status(&F, NULL, &status), UDFU_DFU_ERROR);
+    CHECK_EQ(status, UDFU_STATUS_ERR_FIRMWARE);
     fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL);
-    /* The buffer may still be read by running work: a new DNLOAD waits. */
+    /* The buffer still feeds the acknowledged block: a new DNLOAD waits. */
     CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, 16, img), UDFU_ERR_STALL);
     fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL);
-    fx_finish(&F, UDFU_ERR_ERASE); /* stale failure: no transfer to blame */
+    fx_finish(&F, 0);
     fx_task(&F);
-    CHECK_EQ(F.progs, 0); /* the cancelled block is not programmed */
-    CHECK_EQ(fx_status(&F, NULL, NULL), UDFU_DFU_IDLE);
+    CHECK_EQ(F.progs, 1);
+    fx_finish(&F, 0);
+    fx_task(&F);
+    CHECK_EQ(fx_status(&F, NULL, &status), UDFU_DFU_IDLE);
+    CHECK_MEM(F.flash + (APP - FX_FLASH_BASE), img, FX_XFER);
     CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, 16, img), 16);
+}
+
+TEST(failure_of_acknowledged_work_after_reset_is_still_reported)
+{
+    static uint8_t img[FX_XFER];
+    uint8_t status;
+    fx_init(&F, CAN);
+    udfu_dfu_set_alt(&F.dfu, 1);
+    F.async = 1;
+    fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, FX_XFER, img);
+    fx_task(&F);
+    udfu_dfu_reset(&F.dfu);
+    fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL);
+    fx_finish(&F, UDFU_ERR_ERASE);
+    fx_task(&F);
+    CHECK_EQ(F.progs, 0); /* nothing programmed over a failed erase */
+    CHECK_EQ(fx_status(&F, NULL, &status), UDFU_DFU_ERROR);
+    CHECK_EQ(status, UDFU_STATUS_ERR_ERASE);
 }
 
 TEST(out_data_shorter_than_wlength_stalls)
@@ -360,7 +385,8 @@ int main(void)
     RUN(not_tolerant_leaves_on_bus_reset);
     RUN(manifest_failure_never_leaves);
     RUN(bus_reset_mid_download_reports_errfirmware);
-    RUN(reset_during_running_program_drops_its_result_and_keeps_buffer);
+    RUN(reset_mid_download_finishes_acknowledged_work_and_guards_its_buffer);
+    RUN(failure_of_acknowledged_work_after_reset_is_still_reported);
     RUN(out_data_shorter_than_wlength_stalls);
     RUN(new_setup_during_data_stage_drops_the_old_transfer);
     RUN(set_alt_rejects_unknown_alt);
