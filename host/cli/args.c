@@ -28,6 +28,10 @@ static const struct opt opts[] = {
     {"pid", 0, OPT_PID, 1},         {"bcd-device", 0, OPT_BCD, 1},
     {"name", 0, OPT_NAME, 1},       {"wait", 'w', OPT_WAIT, 0},
     {"timeout", 't', OPT_TIMEOUT, 1},
+    {"boot-header", 0, OPT_BOOT_HEADER, 0},
+    {"image-version", 0, OPT_IMAGE_VERSION, 1},
+    {"header-size", 0, OPT_HEADER_SIZE, 1},
+    {"raw", 0, OPT_RAW, 0},
     {"json", 0, 0, 0},              {"quiet", 'q', 0, 0},
     {"verbose", 'v', 0, 0},         {"help", 'h', 0, 0},
     {"version", 'V', 0, 0},
@@ -131,6 +135,15 @@ static int set_value(struct cli *c, unsigned flag, const char *v)
     case OPT_NAME: c->name = v; return 0;
     case OPT_TIMEOUT:
         return cli_number(v, &c->timeout_ms) < 0 ? usage_error(c, "bad --timeout \"%s\"", v) : 0;
+    case OPT_IMAGE_VERSION:
+        return cli_number(v, &c->image_version) < 0
+                   ? usage_error(c, "bad --image-version \"%s\" (a number, 0..0xFFFFFFFF)", v)
+                   : 0;
+    case OPT_HEADER_SIZE:
+        return cli_number(v, &c->header_size) < 0 || c->header_size < 128 ||
+                       c->header_size % 4 || c->header_size > 65536
+                   ? usage_error(c, "bad --header-size \"%s\" (128..65536, a multiple of 4)", v)
+                   : 0;
     }
     return 0;
 }
@@ -149,6 +162,10 @@ static void set_switch(struct cli *c, const struct opt *o)
         c->dfuse = 1;
     else if (o->flag == OPT_WAIT)
         c->wait = 1;
+    else if (o->flag == OPT_BOOT_HEADER)
+        c->boot_header = 1;
+    else if (o->flag == OPT_RAW)
+        c->raw = 1;
     else if (!strcmp(o->name, "json"))
         c->json = 1;
     else if (!strcmp(o->name, "quiet"))

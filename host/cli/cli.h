@@ -46,7 +46,11 @@ enum {
     OPT_BCD = 1 << 17,
     OPT_NAME = 1 << 18,
     OPT_WAIT = 1 << 19,
-    OPT_TIMEOUT = 1 << 20
+    OPT_TIMEOUT = 1 << 20,
+    OPT_BOOT_HEADER = 1 << 21,
+    OPT_IMAGE_VERSION = 1 << 22,
+    OPT_HEADER_SIZE = 1 << 23,
+    OPT_RAW = 1 << 24
 };
 #define OPT_SELECT (OPT_USBIP | OPT_BUSID | OPT_DEVICE | OPT_SERIAL | OPT_PATH | OPT_INTF | \
                     OPT_TIMEOUT)
@@ -66,6 +70,8 @@ struct cli {
     /* command options */
     uint32_t address, length;
     int mass, leave, verify, force, dfuse, wait;
+    int boot_header, raw;     /* pack: udfu image header; raw output */
+    uint32_t image_version, header_size;
     const char *output, *name;
     uint16_t vid, pid, bcd;
     const char *args[16];     /* positional arguments after the command */

@@ -1,13 +1,17 @@
 /*
  * cmd_pack.c - `udfu pack`: raw images and Intel HEX into a plain .dfu
- * (image + DFU suffix) or a DfuSe .dfu (one target, one element per run).
+ * (image + DFU suffix), a DfuSe .dfu (one target, one element per run) or
+ * a raw image; optionally with the udfu boot layer's image header
+ * (udfu_boot.h) in front of the application.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "udfu_boot.h"
 #include "udfu_file.h"
+#include "udfu_util.h"
 
 struct run {
     uint32_t addr;
@@ -147,6 +151,10 @@ static int load_input(struct cli *c, const char *arg, struct runs *rs, int dfuse
                              udfu_strerror(err));
     } else if (!len) {
         code = cli_error(c, EXIT_FILE, "%s is empty", path);
+    } else if (c->boot_header && !has_addr && !(c->given & OPT_ADDRESS)) {
+        code = cli_error(c, EXIT_USAGE, "--boot-header needs the address %s is linked at "
+                         "(the slot + the header size, e.g. 0x0800C200): --address or "
+                         "%s@ADDRESS", path, path);
     } else if (dfuse && !has_addr && !(c->given & OPT_ADDRESS)) {
         code = cli_error(c, EXIT_USAGE, "a raw image in a DfuSe file needs an address: "
                          "%s@0x08004000 or --address", path);
@@ -209,6 +217,66 @@ static int build_plain(struct cli *c, const struct runs *rs, uint8_t **out, size
     return 0;
 }
 
+/* ---- --boot-header ------------------------------------------------------------------ */
+
+/* An application linked elsewhere than where its header puts it never
+ * boots; the reset vector tells (when it looks like a Cortex-M table). */
+static void check_link_address(struct cli *c, const struct run *r)
+{
+    uint32_t sp, reset;
+    if (r->len < 8)
+        return;
+    sp = udfu_get32(r->data);
+    reset = udfu_get32(r->data + 4);
+    if ((sp & 0xFF000003u) == 0x20000000u && (reset & 1u) &&
+        (reset - 1u < r->addr || reset - 1u - r->addr >= r->len))
+        cli_note(c, "warning: the reset vector 0x%08X lies outside the application at "
+                 "0x%08X-0x%08X: was it linked for another address?", (unsigned)reset,
+                 (unsigned)r->addr, (unsigned)(r->addr + r->len - 1u));
+}
+
+/* Puts the header hdr_size bytes in front of the application (the one
+ * run), 0xFF in between, as the boot layer expects it in its slot. */
+static int add_boot_header(struct cli *c, struct runs *rs, struct udfu_boot_hdr *h)
+{
+    uint32_t hs = c->header_size ? c->header_size : 512u;
+    struct run *r = &rs->r[0];
+    uint8_t *img;
+    if (rs->n != 1)
+        return cli_error(c, EXIT_FILE, "--boot-header covers one contiguous application; "
+                         "the inputs make %d runs (a gap at 0x%08X)", rs->n,
+                         (unsigned)(r->addr + r->len));
+    if (r->addr < hs || r->len > 0xFFFFFFFFu - hs)
+        return cli_error(c, EXIT_USAGE, "the application at 0x%08X leaves no room for a "
+                         "%u-byte header in front of it", (unsigned)r->addr, (unsigned)hs);
+    check_link_address(c, r);
+    if (!(img = malloc(r->len + hs)))
+        return cli_error(c, EXIT_FAIL, "out of memory");
+    udfu_boot_hdr_init(h, r->data, (uint32_t)r->len, c->image_version, r->addr);
+    memset(img, 0xFF, hs);
+    udfu_boot_hdr_write(img, h);
+    memcpy(img + hs, r->data, r->len);
+    free(r->data);
+    r->data = img;
+    r->len += hs;
+    r->cap = r->len;
+    r->addr -= hs;
+    return 0;
+}
+
+static int build_raw(struct cli *c, const struct runs *rs, uint8_t **out, size_t *len)
+{
+    if (rs->n != 1)
+        return cli_error(c, EXIT_FILE, "--raw writes one contiguous image; the inputs make %d "
+                         "runs (a gap at 0x%08X)", rs->n,
+                         (unsigned)(rs->r[0].addr + rs->r[0].len));
+    if (!(*out = malloc(rs->r[0].len ? rs->r[0].len : 1)))
+        return cli_error(c, EXIT_FAIL, "out of memory");
+    memcpy(*out, rs->r[0].data, rs->r[0].len);
+    *len = rs->r[0].len;
+    return 0;
+}
+
 static int wants_dfuse(const struct cli *c)
 {
     int i;
@@ -223,37 +291,66 @@ static int wants_dfuse(const struct cli *c)
     return 0;
 }
 
-static void report(struct cli *c, int dfuse, size_t len, int elements)
+static void json_boot_header(const struct cli *c, const struct runs *rs,
+                             const struct udfu_boot_hdr *h)
 {
+    json_open("boot_header", '{');
+    json_int("address", rs->r[0].addr);
+    json_int("header_size", c->header_size ? c->header_size : 512);
+    json_int("image_version", h->version);
+    json_int("load_address", h->load_addr);
+    json_int("payload_bytes", h->length);
+    json_int("payload_crc32", h->crc);
+    json_close('}');
+}
+
+static void report(struct cli *c, int dfuse, size_t len, const struct runs *rs,
+                   const struct udfu_boot_hdr *h)
+{
+    const char *format = c->raw ? "raw" : dfuse ? "dfuse" : "dfu";
     if (c->json) {
         json_open(NULL, '{');
         json_bool("ok", 1);
         json_str("command", "pack");
         json_str("output", c->output);
-        json_str("format", dfuse ? "dfuse" : "dfu");
+        json_str("format", format);
         json_int("bytes", (long long)len);
-        json_int("elements", elements);
+        json_int("elements", rs->n);
+        if (c->boot_header)
+            json_boot_header(c, rs, h);
         json_close('}');
         json_end();
-    } else if (!c->quiet) {
-        printf("wrote %s: %s, %zu bytes%s", c->output, dfuse ? "DfuSe file" : "DFU file", len,
-               dfuse ? "" : "\n");
-        if (dfuse)
-            printf(", %d element%s\n", elements, elements == 1 ? "" : "s");
+        return;
     }
+    if (c->quiet)
+        return;
+    if (c->boot_header)
+        printf("boot header at 0x%08X: image v%u, %u bytes linked at 0x%08X, crc32 0x%08X\n",
+               (unsigned)rs->r[0].addr, (unsigned)h->version, (unsigned)h->length,
+               (unsigned)h->load_addr, (unsigned)h->crc);
+    if (c->raw)
+        printf("wrote %s: raw image, %zu bytes (for 0x%08X)\n", c->output, len,
+               (unsigned)rs->r[0].addr);
+    else if (dfuse)
+        printf("wrote %s: DfuSe file, %zu bytes, %d element%s\n", c->output, len, rs->n,
+               rs->n == 1 ? "" : "s");
+    else
+        printf("wrote %s: DFU file, %zu bytes\n", c->output, len);
 }
 
 static int pack(struct cli *c, struct runs *rs)
 {
-    int dfuse = wants_dfuse(c), i, code = 0, hex = 0;
+    int dfuse = !c->raw && (c->boot_header || wants_dfuse(c)), i, code = 0, hex = 0;
+    struct udfu_boot_hdr h;
     uint8_t *out = NULL;
     size_t len = 0;
     uint64_t overlap;
+    memset(&h, 0, sizeof h);
     for (i = 0; i < c->nargs && !code; i++)
         code = load_input(c, c->args[i], rs, dfuse, &hex);
     /* A HEX file found by its content means DfuSe as well. */
-    dfuse |= hex;
-    if (!code && !dfuse && c->nargs > 1)
+    dfuse = !c->raw && (dfuse || hex);
+    if (!code && !dfuse && !c->raw && c->nargs > 1)
         code = cli_error(c, EXIT_USAGE, "a plain .dfu holds one image; for several, give "
                          "each an address (FILE@ADDRESS) to make a DfuSe file");
     if (code)
@@ -263,11 +360,14 @@ static int pack(struct cli *c, struct runs *rs)
                          "same bytes", (unsigned)(overlap - 1));
     if (!rs->n)
         return cli_error(c, EXIT_FILE, "the inputs hold no data");
-    code = dfuse ? build_dfuse(c, rs, &out, &len) : build_plain(c, rs, &out, &len);
+    if (c->boot_header && (code = add_boot_header(c, rs, &h)) != 0)
+        return code;
+    code = c->raw ? build_raw(c, rs, &out, &len)
+           : dfuse ? build_dfuse(c, rs, &out, &len) : build_plain(c, rs, &out, &len);
     if (!code)
         code = cli_write_file(c, c->output, out, len);
     if (!code)
-        report(c, dfuse, len, rs->n);
+        report(c, dfuse, len, rs, &h);
     free(out);
     return code;
 }
@@ -276,9 +376,20 @@ int cmd_pack(struct cli *c)
 {
     struct runs rs = {NULL, 0, 0};
     int code = cli_allow(c, OPT_OUTPUT | OPT_DFUSE | OPT_ADDRESS | OPT_ALT | OPT_NAME | OPT_VID |
-                                OPT_PID | OPT_BCD);
+                                OPT_PID | OPT_BCD | OPT_BOOT_HEADER | OPT_IMAGE_VERSION |
+                                OPT_HEADER_SIZE | OPT_RAW);
     if (code)
         return code;
+    if ((c->given & (OPT_IMAGE_VERSION | OPT_HEADER_SIZE)) && !c->boot_header)
+        return cli_error(c, EXIT_USAGE, "--image-version and --header-size describe the boot "
+                         "header: add --boot-header");
+    if (c->boot_header && !(c->given & OPT_IMAGE_VERSION))
+        return cli_error(c, EXIT_USAGE, "--boot-header needs --image-version N (the version "
+                         "the bootloader reports and may check)");
+    if (c->raw && (c->given & (OPT_DFUSE | OPT_ALT | OPT_NAME | OPT_VID | OPT_PID | OPT_BCD)))
+        return cli_error(c, EXIT_USAGE, "--raw writes the image alone, without a DFU suffix "
+                         "or DfuSe container: drop --dfuse/--alt/--name/--vid/--pid/"
+                         "--bcd-device");
     if (!c->nargs || !c->output)
         return cli_error(c, EXIT_USAGE, "`udfu pack` needs INPUT... and -o OUTPUT; see `udfu "
                          "pack --help`");

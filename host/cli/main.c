@@ -23,7 +23,8 @@ static const char usage[] =
     "  detach               switch a device from run-time mode to DFU mode\n"
     "  erase                erase a range (--address/--length) or everything (--mass)\n"
     "  leave                leave DFU mode and start the application\n"
-    "  pack INPUT -o OUT    make a .dfu or DfuSe .dfu from .bin or Intel HEX\n"
+    "  pack INPUT -o OUT    make a .dfu or DfuSe .dfu from .bin or Intel HEX (with\n"
+    "                       --boot-header: a bootable udfu image)\n"
     "  info FILE            show what a .dfu file holds and check it\n"
     "\n"
     "device selection (commands that talk to a device):\n"
@@ -107,14 +108,25 @@ static const struct {
      "and says in which mode.\n"},
     {"pack", cmd_pack,
      "usage: udfu pack INPUT... -o OUTPUT [--dfuse] [--address A] [--alt N]\n"
-     "                 [--name NAME] [--vid V] [--pid P] [--bcd-device D]\n\n"
+     "                 [--name NAME] [--vid V] [--pid P] [--bcd-device D]\n"
+     "                 [--boot-header --image-version N [--header-size S]] [--raw]\n\n"
      "Makes a DFU file.\n"
      "  INPUT.bin                  plain .dfu: the image plus a DFU suffix\n"
      "  INPUT.bin --address A      DfuSe .dfu with one element at A\n"
      "  INPUT.bin@A ...            DfuSe .dfu with one element per input\n"
      "  INPUT.hex                  DfuSe .dfu, one element per contiguous run\n"
      "  --alt N / --name NAME      the DfuSe target's alt setting (0) and name\n"
-     "  --vid/--pid/--bcd-device   the suffix IDs (default 0xFFFF: any device)\n"},
+     "  --vid/--pid/--bcd-device   the suffix IDs (default 0xFFFF: any device)\n"
+     "  --raw                      write the image alone (one contiguous run), no\n"
+     "                             suffix or container: a .bin for plain DFU\n"
+     "  --boot-header              put udfu's image header (udfu_boot.h: magic, version,\n"
+     "                             length, load address, CRC-32) in front of the\n"
+     "                             application, which must be linked at its address\n"
+     "                             (--address, INPUT@A or the HEX addresses); the header\n"
+     "                             goes --header-size bytes (default 512) below it, the\n"
+     "                             gap is 0xFF. Output: DfuSe .dfu, or --raw.\n"
+     "  --image-version N          the version in the header (required with it)\n"
+     "e.g. udfu pack app.bin --boot-header --image-version 2 --address 0x0800C200 -o app.dfu\n"},
     {"info", cmd_info,
      "usage: udfu info FILE [--json]\n\n"
      "Shows what FILE holds: DFU suffix (IDs, CRC), DfuSe targets and elements,\n"

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "udfu_boot.h"
 #include "udfu_mem.h"
 
 #define DEFAULT_VID 0x1209u /* pid.codes */
@@ -19,21 +18,17 @@
 #define DEFAULT_BUSID "1-1"
 #define DEFAULT_LAYOUT_NAME "Internal Flash"
 
-/* Cortex-M sanity limits of the "boot ROM" for an image without a udfu
- * header: the initial stack pointer must lie in the STM32F4's 128 KiB SRAM. */
-#define SRAM_START 0x20000000u
-#define SRAM_END 0x20020000u
-#define IMG_HDR_SIZE 512u /* payload offset after a udfu header (udfu_boot.h default) */
-
 /* STM32F4 (RM0090 / datasheet, x32 parallelism, typical): sector erase
  * 16 KiB 250 ms, 64 KiB 550 ms, 128 KiB 1 s; program 16 us per 32-bit word,
  * i.e. 256 words = 4096 us per KiB. */
 #define PROG_US_PER_KIB 4096u
 
 static const struct udfu_region default_map[] = {
-    /* sector 0: the bootloader, read-only */
-    { 0x08000000u, 16u * 1024u, 1, UDFU_MEM_READ, 250, PROG_US_PER_KIB },
-    { 0x08004000u, 16u * 1024u, 3, UDFU_MEM_ALL, 250, PROG_US_PER_KIB },
+    /* sector 0: the bootloader; sectors 1-2: the boot layer's commit
+     * journal. Read-only to the host, which only sees one region. */
+    { 0x08000000u, 16u * 1024u, 3, UDFU_MEM_READ, 250, PROG_US_PER_KIB },
+    /* sectors 3-11: the image slot */
+    { 0x0800C000u, 16u * 1024u, 1, UDFU_MEM_ALL, 250, PROG_US_PER_KIB },
     { 0x08010000u, 64u * 1024u, 1, UDFU_MEM_ALL, 550, PROG_US_PER_KIB },
     { 0x08020000u, 128u * 1024u, 7, UDFU_MEM_ALL, 1000, PROG_US_PER_KIB },
 };
@@ -109,7 +104,7 @@ static void scale_timing(struct vdev *v, int pct)
 }
 
 /* The alt settings: DfuSe over the whole map, and/or plain DFU 1.1 over
- * the application area, which starts at the first writable region. */
+ * the image slot, which starts at the first writable region. */
 static int build_map(struct vdev *v)
 {
     uint8_t i;
@@ -137,7 +132,7 @@ static int build_map(struct vdev *v)
     v->whole.regions = v->map;
     v->whole.region_count = v->map_count;
     v->whole.dfuse = 1;
-    v->app.name = "Application";
+    v->app.name = "Application slot";
     v->app.regions = &v->map[i];
     v->app.region_count = (uint8_t)(v->map_count - i);
     v->app.dfuse = 0;
@@ -146,89 +141,7 @@ static int build_map(struct vdev *v)
         v->targets[v->target_count++] = v->whole;
     if (v->opt.alts != VDEV_ALTS_DFUSE)
         v->targets[v->target_count++] = v->app;
-    return 0;
-}
-
-/* ---- the "boot ROM" --------------------------------------------------------------- */
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-/* A udfu image header at the start of the application area: the payload
- * follows at its load address and must match its CRC-32. */
-static int check_udfu_image(struct vdev *v, const uint8_t *hdr)
-{
-    struct udfu_boot_hdr h;
-    uint32_t payload, crc;
-    const uint8_t *p;
-
-    if (udfu_boot_hdr_parse(hdr, &h) < 0)
-        return -1;
-    payload = h.load_addr == UDFU_BOOT_ANY_ADDR ? v->app_start + IMG_HDR_SIZE : h.load_addr;
-    p = udfu_nor_mem(&v->nor, payload);
-    if (!p || payload < v->app_start || h.length > v->flash_end - payload) {
-        snprintf(v->image_desc, sizeof(v->image_desc),
-                 "udfu image v%u at 0x%08X: payload outside the flash", (unsigned)h.version,
-                 (unsigned)v->app_start);
-        return 0;
-    }
-    crc = udfu_boot_crc32(0, p, h.length);
-    if (crc != h.crc) {
-        snprintf(v->image_desc, sizeof(v->image_desc),
-                 "udfu image v%u at 0x%08X: CRC-32 0x%08X, header says 0x%08X",
-                 (unsigned)h.version, (unsigned)v->app_start, (unsigned)crc, (unsigned)h.crc);
-        return 0;
-    }
-    snprintf(v->image_desc, sizeof(v->image_desc),
-             "udfu image v%u, %u bytes at 0x%08X, crc32 0x%08X", (unsigned)h.version,
-             (unsigned)h.length, (unsigned)payload, (unsigned)crc);
-    return 1;
-}
-
-/* A bare Cortex-M image: its vector table at the start of the area. */
-static int check_vector_table(struct vdev *v, const uint8_t *p)
-{
-    uint32_t sp = le32(p), reset = le32(p + 4), len = v->flash_end - v->app_start;
-
-    if ((sp & 3u) || sp <= SRAM_START || sp > SRAM_END || !(reset & 1u) ||
-        reset - 1u < v->app_start || reset - 1u >= v->flash_end) {
-        if (sp == 0xFFFFFFFFu)
-            snprintf(v->image_desc, sizeof(v->image_desc), "no application at 0x%08X (erased)",
-                     (unsigned)v->app_start);
-        else
-            snprintf(v->image_desc, sizeof(v->image_desc),
-                     "no valid application at 0x%08X (SP 0x%08X, reset 0x%08X)",
-                     (unsigned)v->app_start, (unsigned)sp, (unsigned)reset);
-        return 0;
-    }
-    /* length: up to the last byte that is not erased */
-    while (len > 8 && p[len - 1] == 0xFF)
-        len--;
-    snprintf(v->image_desc, sizeof(v->image_desc),
-             "application at 0x%08X, %u bytes, crc32 0x%08X (SP 0x%08X, reset 0x%08X)",
-             (unsigned)v->app_start, (unsigned)len, (unsigned)udfu_boot_crc32(0, p, len),
-             (unsigned)sp, (unsigned)reset);
-    return 1;
-}
-
-int vdev_check_image(struct vdev *v)
-{
-    const uint8_t *p = udfu_nor_mem(&v->nor, v->app_start);
-    int r;
-
-    /* The application area is contiguous in the default map; with a custom
-     * layout with gaps only its first region counts. */
-    if (!p || v->flash_end - v->app_start < 8) {
-        snprintf(v->image_desc, sizeof(v->image_desc), "no application area");
-        return v->image_valid = 0;
-    }
-    r = check_udfu_image(v, p);
-    if (r < 0)
-        r = check_vector_table(v, p);
-    return v->image_valid = r;
+    return vdev_boot_setup(v);
 }
 
 /* ---- flash backend of the DFU class ------------------------------------------------- */
@@ -248,10 +161,12 @@ static int fl_read(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t
     return udfu_nor_read(&v->nor, addr, buf, len);
 }
 
+/* The operation's time is up: it goes through the boot layer, whose first
+ * write of a session invalidates the committed image. */
 static int run_op(struct vdev *v)
 {
-    int err = v->op.kind == 1 ? udfu_nor_erase(&v->nor, v->op.addr, v->op.len)
-                              : udfu_nor_prog(&v->nor, v->op.addr, v->op.buf, v->op.len);
+    int err = v->op.kind == 1 ? udfu_boot_erase(&v->boot, v->op.addr, v->op.len)
+                              : udfu_boot_prog(&v->boot, v->op.addr, v->op.buf, v->op.len);
 
     if (v->opt.verbose >= 2)
         fprintf(stderr, "udfu-virtual: %s 0x%08X +%u: %s\n", v->op.kind == 1 ? "erase" : "prog",
@@ -276,7 +191,8 @@ static int start_op(struct vdev *v, uint8_t kind, uint32_t addr, uint32_t len,
 }
 
 /* The flash controller's write protection: the core checks permissions
- * first, this is the second line. */
+ * first, this is the second line (the boot layer, which only lets the
+ * slot be touched, is the third). */
 static int fl_erase(void *ctx, uint8_t alt, uint32_t addr, uint32_t size)
 {
     struct vdev *v = ctx;
@@ -311,37 +227,39 @@ static int fl_verify(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, 
     return memcmp(p, buf, len) ? UDFU_ERR_VERIFY : 0;
 }
 
-/* Plain DFU: the image must be bootable to be accepted. DfuSe: the leave
- * that follows is a jump, as on ST parts; the boot check happens then. */
+/* After a plain download and for a DfuSe leave: verify and commit.
+ * A refused plain image ends in dfuERROR/errFIRMWARE and the device
+ * stays. A DfuSe leave is a reset request, as on ST parts: the host has
+ * its dfuMANIFEST and is gone, so the device resets anyway and the boot
+ * decision (which keeps it in DFU mode) applies. */
 static int fl_manifest(void *ctx, uint8_t alt)
 {
     struct vdev *v = ctx;
+    int err = vdev_boot_commit(v);
 
-    if (v->targets[alt].dfuse)
-        return 0;
-    if (!vdev_check_image(v)) {
-        printf("udfu-virtual: manifestation refused: %s\n", v->image_desc);
-        fflush(stdout);
-        return UDFU_ERR_FIRMWARE;
+    if (err < 0 && v->targets[alt].dfuse) {
+        v->reboot = VDEV_RESET_LEAVE;
+        v->leave_addr = v->dfu.addr;
     }
-    return 0;
+    return err;
 }
 
 static void fl_leave(void *ctx, uint32_t addr)
 {
     struct vdev *v = ctx;
 
-    v->reboot = 1;
-    v->reboot_to = VDEV_RUNTIME; /* if the image boots; decided at reboot */
+    v->reboot = VDEV_RESET_LEAVE;
     v->leave_addr = addr;
 }
 
+/* The run-time DETACH reaches the bootloader as on parts that cannot
+ * re-enumerate by themselves: the boot-request flag, then a reset. */
 static void rt_detach(void *ctx)
 {
     struct vdev *v = ctx;
 
-    v->reboot = 1;
-    v->reboot_to = VDEV_DFU;
+    udfu_boot_flag_set(&v->flag, UDFU_BOOT_REQ_DFU);
+    v->reboot = VDEV_RESET_DETACH;
     v->leave_addr = 0;
 }
 
@@ -411,8 +329,10 @@ static void enter_mode(struct vdev *v, enum vdev_mode m)
         u->product = "udfu virtual device (DFU mode)";
         u->dfu = &v->dfu;
     } else {
+        /* the application's own identity, as its descriptors would say */
         udfu_rt_init(&v->rt, &v->rt_cfg);
-        u->product = "udfu virtual device";
+        u->product = v->app_name[0] ? v->app_name : "udfu virtual device";
+        u->bcd_device = (uint16_t)v->image.version;
         u->rt = &v->rt;
         u->rt_name = "udfu DFU run-time";
     }
@@ -423,11 +343,11 @@ static void enter_mode(struct vdev *v, enum vdev_mode m)
     fflush(stdout);
 }
 
-/* Reset into the "boot ROM": a valid application runs, else DFU mode. */
+/* A reset: the bootloader decides; a committed, verified image runs. */
 static void boot(struct vdev *v)
 {
     v->boots++;
-    if (vdev_check_image(v)) {
+    if (vdev_boot_check(v)) {
         printf("udfu-virtual: booted %s\n", v->image_desc);
         fflush(stdout);
         enter_mode(v, VDEV_RUNTIME);
@@ -440,17 +360,16 @@ static void boot(struct vdev *v)
 
 static void do_reboot(struct vdev *v)
 {
-    v->reboot = 0;
+    enum vdev_reset why = v->reboot;
+
+    v->reboot = VDEV_RESET_NONE;
     /* the device drops off the bus; replies already given still arrive */
     usbip_server_disconnect(&v->srv);
-    if (v->reboot_to == VDEV_DFU) {
+    if (why == VDEV_RESET_DETACH)
         printf("udfu-virtual: detach: rebooting into the bootloader\n");
-        fflush(stdout);
-        enter_mode(v, VDEV_DFU);
-        return;
-    }
-    if (v->leave_addr)
-        printf("udfu-virtual: leave: jump to 0x%08X requested\n", (unsigned)v->leave_addr);
+    else if (v->leave_addr)
+        printf("udfu-virtual: leave: jump to 0x%08X requested; resetting, the bootloader "
+               "decides\n", (unsigned)v->leave_addr);
     else
         printf("udfu-virtual: leave: resetting\n");
     fflush(stdout);

@@ -7,10 +7,15 @@
  *   run-time mode (PID)      the "application": one DFU run-time interface;
  *                            DETACH makes it drop off the bus and come back
  *   DFU mode (PID + 1)       the "bootloader": alt 0 DfuSe over the whole
- *                            flash, alt 1 plain DFU 1.1 over the application
- *                            (or only one of them, see enum vdev_alts)
- * At start, and whenever the DFU side leaves, the "boot ROM" checks the
- * application area: a valid image boots run-time mode, else DFU mode stays.
+ *                            flash and/or plain DFU 1.1 over the image slot
+ *                            (see enum vdev_alts)
+ * The bootloader is udfu's own boot layer (udfu_boot.h) in layout (a),
+ * single slot + DFU fallback: the application area is one image slot, the
+ * two sectors below it hold the commit journal (read-only to the host),
+ * downloads go through udfu_boot_erase()/udfu_boot_prog(), manifestation
+ * and DfuSe leave commit the image (udfu_boot_commit()), and every reset
+ * runs udfu_boot_select(): a committed, verified image with a sane vector
+ * table boots run-time mode, anything else stays in DFU mode and says why.
  * A mode change closes the USB/IP connection (the device detaches itself,
  * bitWillDetach) and offers the device again under the new PID.
  *
@@ -20,8 +25,10 @@
 #ifndef UDFU_PORT_VDEV_H
 #define UDFU_PORT_VDEV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "udfu_boot.h"
 #include "udfu_dfu.h"
 #include "udfu_nor.h"
 #include "udfu_rt.h"
@@ -34,13 +41,16 @@
 
 enum vdev_mode { VDEV_RUNTIME, VDEV_DFU };
 
+enum vdev_reset { VDEV_RESET_NONE, VDEV_RESET_LEAVE, VDEV_RESET_DETACH };
+
 /* The alt settings of DFU mode. dfu-util treats every alt of an interface
  * whose bcdDFUVersion is 0x011A as DfuSe, so it can use only the DfuSe alt
- * of a mixed device; the udfu CLI handles both. */
+ * of a mixed device (hence DfuSe alone is the default); the udfu CLI
+ * handles all three. */
 enum vdev_alts {
-    VDEV_ALTS_MIXED = 0, /* alt 0 DfuSe whole flash, alt 1 plain DFU app area */
-    VDEV_ALTS_DFUSE,     /* alt 0 DfuSe whole flash only */
-    VDEV_ALTS_PLAIN      /* alt 0 plain DFU 1.1 app area only (bcdDFU 0x0110) */
+    VDEV_ALTS_DFUSE = 0, /* alt 0 DfuSe whole flash only */
+    VDEV_ALTS_MIXED,     /* alt 0 DfuSe whole flash, alt 1 plain DFU image slot */
+    VDEV_ALTS_PLAIN      /* alt 0 plain DFU 1.1 image slot only (bcdDFU 0x0110) */
 };
 
 struct vdev_opts {
@@ -72,8 +82,8 @@ struct vdev {
     char name[VDEV_NAME_LEN];               /* alt 0 name from the layout */
     struct udfu_region map[VDEV_MAX_REGIONS]; /* the whole flash (alt 0) */
     uint8_t map_count;
-    uint8_t app_first;                      /* map[app_first..] = alt 1 */
-    uint32_t app_start, flash_end;
+    uint8_t app_first;                      /* map[app_first..]: the image slot */
+    uint32_t app_start, flash_end;          /* the slot is [app_start, flash_end) */
     struct udfu_target whole, app;          /* the flash; the application area */
     struct udfu_target targets[2];          /* the alt settings */
     uint8_t target_count;
@@ -89,15 +99,23 @@ struct vdev {
     struct usbip_dcd dcd;
     struct usbip_server srv;
 
+    /* the bootloader (vdev_boot.c) */
+    struct udfu_boot boot;
+    struct udfu_boot_cfg boot_cfg;
+    struct udfu_boot_slot slot;
+    uint32_t flag_words[2];  /* "no-init RAM": the boot-request flag */
+    struct udfu_boot_flag flag;
+
     enum vdev_mode mode;
-    int reboot;              /* 1: switch personality at the next task */
-    enum vdev_mode reboot_to;
+    enum vdev_reset reboot;  /* a reset due at the next task, and why */
     uint32_t leave_addr;
     struct vdev_op op;
     uint64_t t0;             /* start of the 32-bit ms clock given to usbd */
-    unsigned boots;          /* times the "boot ROM" ran */
-    int image_valid;         /* result of the last boot check */
-    char image_desc[160];    /* what the last boot check found */
+    unsigned boots;          /* times the bootloader ran */
+    int image_valid;         /* 1 if the last boot decision chose the image */
+    struct udfu_boot_hdr image; /* its header (valid if image_valid) */
+    char image_desc[256];    /* what boots, or why nothing does */
+    char app_name[64];       /* the image's "udfu-app:" name, or "" */
 };
 
 /* Builds the memory map, opens the flash, boots (choosing the mode) and
@@ -114,8 +132,40 @@ int vdev_step(struct vdev *v, int max_wait_ms);
  * any session, closes the flash (its file holds everything) and frees. */
 void vdev_close(struct vdev *v);
 
-/* The "boot ROM" check of the application area; fills v->image_desc.
- * 1 if an image would boot. */
-int vdev_check_image(struct vdev *v);
+/* ---- vdev_boot.c: the bootloader ---- */
+
+/* Payload offset in the slot (udfu_boot.h default): the application is
+ * linked at slot + VDEV_HDR_SIZE, which also suits a vector table that
+ * needs 512-byte alignment (Cortex-M4 with up to 112 interrupts). */
+#define VDEV_HDR_SIZE 512u
+/* The Cortex-M RAM the initial stack pointer must point into: the
+ * STM32F4's 128 KiB of contiguous SRAM. */
+#define VDEV_SRAM_START 0x20000000u
+#define VDEV_SRAM_END 0x20020000u
+/* An image may name itself: this tag followed by a NUL-terminated name
+ * anywhere in the payload becomes the run-time product string, standing
+ * in for the application's own USB descriptors. */
+#define VDEV_APP_TAG "udfu-app:"
+
+/* Derives the boot layer's layout from the memory map (the slot is
+ * [app_start, flash_end), the journal the two sectors below it) and
+ * checks it. 0, or -1 with a message on stderr. */
+int vdev_boot_setup(struct vdev *v);
+
+/* The bootloader after a reset: takes the boot-request flag, reads the
+ * journal, runs udfu_boot_select() and checks the chosen image's vector
+ * table. Fills image_valid, image, image_desc and app_name. 1 if the image
+ * boots, 0 if the device stays in DFU mode (image_desc says why). May
+ * write the journal, as udfu_boot_select() may. */
+int vdev_boot_check(struct vdev *v);
+
+/* manifest() of the DFU class: verify and commit the slot. Prints the
+ * outcome. 0 or UDFU_ERR_FIRMWARE / UDFU_ERR_CRC / a flash error. */
+int vdev_boot_commit(struct vdev *v);
+
+/* What the slot holds, judged as the boot layer does, and what the journal
+ * says about it: why it would not boot, or that it is committed. Changes
+ * nothing (for the messages). Fills buf. */
+void vdev_boot_explain(struct vdev *v, char *buf, size_t size);
 
 #endif /* UDFU_PORT_VDEV_H */

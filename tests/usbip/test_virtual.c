@@ -2,8 +2,11 @@
  * test_virtual.c - the virtual DFU device end to end over real loopback
  * sockets, in-process: enumeration, run-time/DFU personalities, DETACH and
  * leave re-enumerating under the other PID, DfuSe and plain DFU downloads
- * and uploads, the read-only bootloader, flash timing, persistence, and
- * the controller binding (stalls, non-EP0 URBs, malformed control URBs).
+ * and uploads, the boot layer (commit on manifestation/leave, what never
+ * boots: no header, bad CRC, wrong link address, broken vectors, a
+ * download cut short), the read-only bootloader and journal, flash
+ * timing, persistence, and the controller binding (stalls, non-EP0 URBs,
+ * malformed control URBs).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -19,7 +22,9 @@
 #include "udfu_util.h"
 #include "vdev.h"
 
-#define APP 0x08004000u
+#define SLOT 0x0800C000u            /* the image slot: header here */
+#define PAYLOAD (SLOT + VDEV_HDR_SIZE) /* the application is linked here */
+#define JOURNAL 0x08004000u         /* two 16 KiB journal sectors */
 #define TS 2048u
 
 static struct vdev v;
@@ -31,7 +36,7 @@ static void step_dev(void *arg)
     vdev_step(&v, 0);
 }
 
-static int open_dev(const char *flash, int timing)
+static int open_alts(const char *flash, int timing, enum vdev_alts alts)
 {
     struct vdev_opts o;
 
@@ -40,7 +45,13 @@ static int open_dev(const char *flash, int timing)
     o.flash = flash;
     o.timing = timing;
     o.transfer_size = TS;
+    o.alts = alts;
     return vdev_open(&v, &o);
+}
+
+static int open_dev(const char *flash, int timing)
+{
+    return open_alts(flash, timing, VDEV_ALTS_DFUSE);
 }
 
 static void client_init(struct uclient *c)
@@ -128,15 +139,32 @@ static int dfuse_cmd(struct uclient *c, uint8_t cmd, uint32_t addr, uint8_t st[6
     return settle(c, st);
 }
 
-/* A bootable Cortex-M image: vector table at APP, then a pattern. */
-static void make_image(uint8_t *img, uint32_t len, uint8_t seed)
+/* A Cortex-M application linked at PAYLOAD: a sane vector table, then a
+ * pattern, with a "udfu-app:" name in the middle when named. */
+static void make_app(uint8_t *app, uint32_t len, uint8_t seed, const char *name)
 {
     uint32_t i;
 
     for (i = 0; i < len; i++)
-        img[i] = (uint8_t)(i * 7 + seed);
-    udfu_put32(img, 0x20020000u);
-    udfu_put32(img + 4, APP + 0x101u);
+        app[i] = (uint8_t)(i * 7 + seed);
+    udfu_put32(app, 0x20020000u);
+    udfu_put32(app + 4, PAYLOAD + 0x101u);
+    if (name && len > 64 + strlen(VDEV_APP_TAG) + strlen(name))
+        snprintf((char *)app + 64, len - 64, "%s%s", VDEV_APP_TAG, name);
+}
+
+/* The slot image of an application: udfu header, 0xFF to VDEV_HDR_SIZE,
+ * the application. Returns its length. */
+static uint32_t make_image(uint8_t *img, uint32_t app_len, uint8_t seed, uint32_t version,
+                           const char *name)
+{
+    struct udfu_boot_hdr h;
+
+    memset(img, 0xFF, VDEV_HDR_SIZE);
+    make_app(img + VDEV_HDR_SIZE, app_len, seed, name);
+    udfu_boot_hdr_init(&h, img + VDEV_HDR_SIZE, app_len, version, PAYLOAD);
+    udfu_boot_hdr_write(img, &h);
+    return VDEV_HDR_SIZE + app_len;
 }
 
 /* Waits for the device to drop the connection (re-enumeration). */
@@ -163,6 +191,7 @@ TEST(blank_flash_offers_dfu_mode_under_pid_plus_one)
 
     CHECK_EQ(open_dev(NULL, 0), 0);
     CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(strstr(v.image_desc, "empty (erased)") != NULL);
     client_init(&c);
     CHECK_EQ(uc_connect(&c, "127.0.0.1", usbip_server_port(&v.srv)), 0);
     CHECK_EQ(uc_devlist(&c, rec, intf, sizeof(intf)), 1);
@@ -175,12 +204,24 @@ TEST(blank_flash_offers_dfu_mode_under_pid_plus_one)
     vdev_close(&v);
 }
 
-TEST(descriptors_show_dfuse_layout_with_readonly_bootloader_and_plain_alt)
+/* alt's iInterface string, as ASCII. */
+static void alt_string(struct uclient *c, uint8_t index, char *s, size_t size)
+{
+    uint8_t buf[256];
+    uint32_t n = 0, i;
+
+    CHECK_EQ(ctrl(c, 0x80, 6, (uint16_t)(0x0300 | index), 0x0409, buf, 255, &n), 0);
+    for (i = 0; i + 2 < n && i / 2 < size - 1; i += 2)
+        s[i / 2] = (char)buf[2 + i];
+    s[i / 2] = 0;
+}
+
+TEST(default_dfu_mode_is_one_dfuse_alt_with_bootloader_and_journal_read_only)
 {
     struct uclient c;
     uint8_t buf[256];
     char s[128];
-    uint32_t n = 0, i;
+    uint32_t n = 0;
 
     CHECK_EQ(open_dev(NULL, 0), 0);
     CHECK_EQ(attach(&c), 0x0002);
@@ -189,18 +230,38 @@ TEST(descriptors_show_dfuse_layout_with_readonly_bootloader_and_plain_alt)
     CHECK_EQ(buf[8] | (buf[9] << 8), 0x1209);
     CHECK_EQ(buf[10] | (buf[11] << 8), 0x0002);
     CHECK_EQ(ctrl(&c, 0x80, 6, 0x0200, 0, buf, 255, &n), 0);
-    CHECK_EQ(buf[4], 1);                      /* one interface */
-    CHECK_EQ(n, 9 + 9 + 9 + UDFU_FUNC_DESC_LEN); /* two alt settings */
+    CHECK_EQ(buf[4], 1);                          /* one interface */
+    CHECK_EQ(n, 9 + 9 + UDFU_FUNC_DESC_LEN);      /* one alt setting */
     CHECK_EQ(buf[9 + 7], UDFU_PROTOCOL_DFU);
-    CHECK_EQ(buf[18 + 3], 1);                 /* second alt setting */
-    CHECK(buf[27 + 2] & UDFU_ATTR_WILL_DETACH);
-    CHECK_EQ(buf[27 + 5] | (buf[27 + 6] << 8), TS);
-    CHECK_EQ(buf[27 + 7] | (buf[27 + 8] << 8), 0x011A);
-    CHECK_EQ(ctrl(&c, 0x80, 6, 0x0300 | buf[9 + 8], 0x0409, buf, 255, &n), 0);
-    for (i = 0; i + 2 < n && i / 2 < sizeof(s) - 1; i += 2)
-        s[i / 2] = (char)buf[2 + i];
-    s[i / 2] = 0;
-    CHECK(strcmp(s, "@Internal Flash /0x08000000/01*016Ka,03*016Kg,01*064Kg,07*128Kg") == 0);
+    CHECK(buf[18 + 2] & UDFU_ATTR_WILL_DETACH);
+    CHECK_EQ(buf[18 + 5] | (buf[18 + 6] << 8), TS);
+    CHECK_EQ(buf[18 + 7] | (buf[18 + 8] << 8), 0x011A);
+    alt_string(&c, buf[9 + 8], s, sizeof(s));
+    CHECK(strcmp(s, "@Internal Flash /0x08000000/03*016Ka,01*016Kg,01*064Kg,07*128Kg") == 0);
+    /* the boot layer: journal in sectors 1-2, the slot from sector 3 on */
+    CHECK_EQ(v.boot_cfg.journal[0], JOURNAL);
+    CHECK_EQ(v.boot_cfg.journal[1], JOURNAL + 0x4000u);
+    CHECK_EQ(v.boot_cfg.journal_size, 0x4000u);
+    CHECK_EQ(v.slot.addr, SLOT);
+    CHECK_EQ(v.slot.size, 0x08100000u - SLOT);
+    uc_close(&c);
+    vdev_close(&v);
+}
+
+TEST(mixed_alts_add_a_plain_dfu_alt_over_the_slot)
+{
+    struct uclient c;
+    uint8_t buf[256];
+    char s[128];
+    uint32_t n = 0;
+
+    CHECK_EQ(open_alts(NULL, 0, VDEV_ALTS_MIXED), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    CHECK_EQ(ctrl(&c, 0x80, 6, 0x0200, 0, buf, 255, &n), 0);
+    CHECK_EQ(n, 9 + 9 + 9 + UDFU_FUNC_DESC_LEN);
+    CHECK_EQ(buf[18 + 3], 1);                     /* second alt setting */
+    alt_string(&c, buf[18 + 8], s, sizeof(s));
+    CHECK(strcmp(s, "Application slot") == 0);
     uc_close(&c);
     vdev_close(&v);
 }
@@ -258,25 +319,29 @@ TEST(second_importer_gets_busy_while_first_is_attached)
 
 /* ---- downloads ------------------------------------------------------------------- */
 
-/* DfuSe: erase the first application sector, write img there, read it back. */
-static void dfuse_write(struct uclient *c, const uint8_t *img, uint32_t len)
+/* DfuSe, as dfu-util does it: erase the sectors img touches, write it from
+ * SLOT on (first `blocks` blocks only if blocks > 0), read it back. */
+static void dfuse_write_part(struct uclient *c, const uint8_t *img, uint32_t len, int blocks)
 {
     uint8_t st[6], back[TS];
-    uint32_t off, n = 0;
+    uint32_t off, n = 0, sector;
     uint16_t block;
 
     CHECK_EQ(configure(c, 0), 0);
-    CHECK_EQ(dfuse_cmd(c, 0x41, APP, st), UDFU_DNLOAD_IDLE);
-    CHECK_EQ(dfuse_cmd(c, 0x21, APP, st), UDFU_DNLOAD_IDLE);
+    for (sector = SLOT; sector < SLOT + len; sector += 0x4000u)
+        CHECK_EQ(dfuse_cmd(c, 0x41, sector, st), UDFU_DNLOAD_IDLE);
+    CHECK_EQ(dfuse_cmd(c, 0x21, SLOT, st), UDFU_DNLOAD_IDLE);
     for (off = 0, block = 2; off < len; off += TS, block++) {
         uint16_t chunk = (uint16_t)(len - off < TS ? len - off : TS);
 
+        if (blocks > 0 && block - 2 >= blocks)
+            return;
         CHECK_EQ(dnload(c, block, img + off, chunk), 0);
         CHECK_EQ(settle(c, st), UDFU_DNLOAD_IDLE);
         CHECK_EQ(st[0], UDFU_STATUS_OK);
     }
     /* read back as dfu-util does: set address, ABORT to dfuIDLE, UPLOAD */
-    CHECK_EQ(dfuse_cmd(c, 0x21, APP, st), UDFU_DNLOAD_IDLE);
+    CHECK_EQ(dfuse_cmd(c, 0x21, SLOT, st), UDFU_DNLOAD_IDLE);
     CHECK_EQ(ctrl(c, UDFU_RT_OUT, UDFU_REQ_ABORT, 0, 0, NULL, 0, NULL), 0);
     for (off = 0, block = 2; off < len; off += TS, block++) {
         uint16_t chunk = (uint16_t)(len - off < TS ? len - off : TS);
@@ -288,26 +353,51 @@ static void dfuse_write(struct uclient *c, const uint8_t *img, uint32_t len)
     CHECK_EQ(ctrl(c, UDFU_RT_OUT, UDFU_REQ_ABORT, 0, 0, NULL, 0, NULL), 0);
 }
 
-TEST(dfuse_download_reads_back_then_leave_boots_runtime_mode)
+static void dfuse_write(struct uclient *c, const uint8_t *img, uint32_t len)
 {
-    static uint8_t img[5000];
-    struct uclient c;
+    dfuse_write_part(c, img, len, 0);
+}
+
+/* DfuSe leave: address pointer, zero-length DNLOAD, dfuMANIFEST, and the
+ * device drops off the bus (it resets, whatever the boot decision). */
+static void dfuse_leave(struct uclient *c)
+{
     uint8_t st[6];
 
-    make_image(img, sizeof(img), 1);
+    CHECK_EQ(dfuse_cmd(c, 0x21, PAYLOAD, st), UDFU_DNLOAD_IDLE);
+    CHECK_EQ(dnload(c, 2, NULL, 0), 0);
+    CHECK_EQ(getstatus(c, st), 0);
+    CHECK_EQ(st[4], UDFU_MANIFEST);
+    CHECK_EQ(dropped(c), 1);
+}
+
+/* The flash bytes at addr into a buffer (for before/after comparisons). */
+static void snapshot(uint32_t addr, uint8_t *buf, uint32_t len)
+{
+    memcpy(buf, udfu_nor_mem(&v.nor, addr), len);
+}
+
+TEST(dfuse_download_and_leave_commits_and_boots_the_image_in_runtime_mode)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 5000];
+    struct uclient c;
+    uint32_t len = make_image(img, 5000, 1, 3, NULL);
+    char want[96];
+
     CHECK_EQ(open_dev(NULL, 0), 0);
     CHECK_EQ(attach(&c), 0x0002);
-    dfuse_write(&c, img, sizeof(img));
-    CHECK_MEM(udfu_nor_mem(&v.nor, APP), img, sizeof(img));
-    /* leave: address pointer, then a zero-length DNLOAD */
-    CHECK_EQ(dfuse_cmd(&c, 0x21, APP, st), UDFU_DNLOAD_IDLE);
-    CHECK_EQ(dnload(&c, 2, NULL, 0), 0);
-    CHECK_EQ(getstatus(&c, st), 0);
-    CHECK_EQ(st[4], UDFU_MANIFEST);
-    CHECK_EQ(dropped(&c), 1);
+    dfuse_write(&c, img, len);
+    CHECK_MEM(udfu_nor_mem(&v.nor, SLOT), img, len);
+    /* written but not committed: a power cut now would stay in DFU mode */
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_EMPTY);
+    dfuse_leave(&c);
     CHECK_EQ(v.mode, VDEV_RUNTIME);
     CHECK(v.image_valid);
-    CHECK(strstr(v.image_desc, "5000 bytes") != NULL);
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_CONFIRMED);
+    CHECK_EQ(v.image.version, 3);
+    snprintf(want, sizeof(want), "udfu image v3, 5000 bytes at 0x0800C200, crc32 0x%08X",
+             (unsigned)udfu_boot_crc32(0, img + VDEV_HDR_SIZE, 5000));
+    CHECK(strstr(v.image_desc, want) != NULL);
     CHECK_EQ(attach(&c), 0x0001);
     uc_close(&c);
     vdev_close(&v);
@@ -336,26 +426,56 @@ TEST(dfuse_upload_reads_the_address_set_before_abort_as_dfu_util_does)
     vdev_close(&v);
 }
 
-TEST(bootloader_sector_cannot_be_erased_or_written)
+/* Erase command, then a data block, at addr: both refused, nothing changes. */
+static void refused_at(struct uclient *c, uint32_t addr)
 {
-    struct uclient c;
-    uint8_t st[6], data[16], before[16];
+    uint8_t st[6], data[16];
 
     memset(data, 0, sizeof(data));
+    CHECK_EQ(dfuse_cmd(c, 0x41, addr, st), UDFU_DFU_ERROR);
+    CHECK_EQ(st[0], UDFU_STATUS_ERR_TARGET);
+    CHECK_EQ(ctrl(c, UDFU_RT_OUT, UDFU_REQ_CLRSTATUS, 0, 0, NULL, 0, NULL), 0);
+    CHECK_EQ(dfuse_cmd(c, 0x21, addr, st), UDFU_DNLOAD_IDLE);
+    CHECK_EQ(dnload(c, 2, data, sizeof(data)), 0);
+    CHECK_EQ(settle(c, st), UDFU_DFU_ERROR);
+    CHECK_EQ(st[0], UDFU_STATUS_ERR_WRITE);
+    CHECK_EQ(ctrl(c, UDFU_RT_OUT, UDFU_REQ_CLRSTATUS, 0, 0, NULL, 0, NULL), 0);
+}
+
+TEST(bootloader_and_journal_sectors_cannot_be_erased_or_written)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 3000], before[0xC000];
+    struct uclient c;
+    uint32_t ops, len = make_image(img, 3000, 2, 1, NULL);
+
     CHECK_EQ(open_dev(NULL, 0), 0);
-    memcpy(before, udfu_nor_mem(&v.nor, 0x08000000u), sizeof(before));
+    memset(udfu_nor_mem(&v.nor, 0x08000000u), 0x5A, 0x4000); /* a "bootloader" */
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write(&c, img, len);
+    dfuse_leave(&c); /* the journal holds records now */
+    CHECK_EQ(v.mode, VDEV_RUNTIME);
+    snapshot(0x08000000u, before, sizeof(before));
+    CHECK(before[0x4000] != 0xFF); /* journal area 0 is in use */
+    CHECK_EQ(attach(&c), 0x0001);
+    CHECK_EQ(configure(&c, 0), 0);
+    CHECK_EQ(ctrl(&c, UDFU_RT_OUT, UDFU_REQ_DETACH, 1000, 0, NULL, 0, NULL), 0);
+    CHECK_EQ(dropped(&c), 1);
     CHECK_EQ(attach(&c), 0x0002);
     CHECK_EQ(configure(&c, 0), 0);
-    CHECK_EQ(dfuse_cmd(&c, 0x41, 0x08000000u, st), UDFU_DFU_ERROR);
-    CHECK_EQ(st[0], UDFU_STATUS_ERR_TARGET);
-    CHECK_EQ(ctrl(&c, UDFU_RT_OUT, UDFU_REQ_CLRSTATUS, 0, 0, NULL, 0, NULL), 0);
-    CHECK_EQ(dfuse_cmd(&c, 0x21, 0x08000000u, st), UDFU_DNLOAD_IDLE);
-    CHECK_EQ(dnload(&c, 2, data, sizeof(data)), 0);
-    CHECK_EQ(settle(&c, st), UDFU_DFU_ERROR);
-    CHECK_EQ(st[0], UDFU_STATUS_ERR_WRITE);
+    ops = v.nor.ops;
+    refused_at(&c, 0x08000000u);       /* bootloader */
+    refused_at(&c, JOURNAL);           /* journal area 0 */
+    refused_at(&c, JOURNAL + 0x4000u); /* journal area 1 */
+    refused_at(&c, SLOT - 4u);         /* straddling into the slot */
+    CHECK_EQ(v.nor.ops, ops);
     CHECK_MEM(udfu_nor_mem(&v.nor, 0x08000000u), before, sizeof(before));
-    CHECK_EQ(v.nor.erases + v.nor.progs, 0);
+    /* the boot layer itself is the last line: it refuses them too */
+    CHECK_EQ(udfu_boot_erase(&v.boot, JOURNAL, 0x4000u), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_prog(&v.boot, 0x08000000u, img, 16), UDFU_ERR_PERM);
+    CHECK_EQ(v.nor.ops, ops);
+    /* and the committed image still boots */
     uc_close(&c);
+    CHECK_EQ(vdev_boot_check(&v), 1);
     vdev_close(&v);
 }
 
@@ -379,27 +499,37 @@ TEST(programming_unerased_flash_is_reported_as_an_error)
     vdev_close(&v);
 }
 
-TEST(plain_download_to_app_alt_manifests_and_boots_new_image)
+/* Plain DFU 1.1 on alt `alt`: the whole image from the slot's start, then
+ * the zero-length DNLOAD. Returns the state the manifestation ends in. */
+static int plain_download(struct uclient *c, uint8_t alt, const uint8_t *img, uint32_t len,
+                          uint8_t st[6])
 {
-    static uint8_t img[3 * TS + 100];
-    struct uclient c;
-    uint8_t st[6];
     uint32_t off;
     uint16_t block = 0;
 
-    make_image(img, sizeof(img), 9);
-    CHECK_EQ(open_dev(NULL, 0), 0);
-    CHECK_EQ(attach(&c), 0x0002);
-    CHECK_EQ(configure(&c, 1), 0);
-    for (off = 0; off < sizeof(img); off += TS) {
-        uint16_t chunk = (uint16_t)(sizeof(img) - off < TS ? sizeof(img) - off : TS);
+    CHECK_EQ(configure(c, alt), 0);
+    for (off = 0; off < len; off += TS) {
+        uint16_t chunk = (uint16_t)(len - off < TS ? len - off : TS);
 
-        CHECK_EQ(dnload(&c, block++, img + off, chunk), 0);
-        CHECK_EQ(settle(&c, st), UDFU_DNLOAD_IDLE);
+        CHECK_EQ(dnload(c, block++, img + off, chunk), 0);
+        CHECK_EQ(settle(c, st), UDFU_DNLOAD_IDLE);
     }
-    CHECK_EQ(dnload(&c, block, NULL, 0), 0);
-    CHECK_EQ(settle(&c, st), UDFU_MANIFEST_WAIT_RESET);
+    CHECK_EQ(dnload(c, block, NULL, 0), 0);
+    return settle(c, st);
+}
+
+TEST(plain_download_to_the_slot_alt_manifests_commits_and_boots)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 3 * TS + 100];
+    struct uclient c;
+    uint8_t st[6];
+    uint32_t len = make_image(img, 3 * TS + 100, 9, 4, NULL);
+
+    CHECK_EQ(open_alts(NULL, 0, VDEV_ALTS_MIXED), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    CHECK_EQ(plain_download(&c, 1, img, len, st), UDFU_MANIFEST_WAIT_RESET);
     CHECK_EQ(st[0], UDFU_STATUS_OK);
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_CONFIRMED);
     /* dfu-util asks once more bwPollTimeout + 1 s after dfuMANIFEST */
     {
         uint64_t until = usbip_now_ms() + 1100;
@@ -411,103 +541,224 @@ TEST(plain_download_to_app_alt_manifests_and_boots_new_image)
     CHECK_EQ(st[4], UDFU_MANIFEST_WAIT_RESET);
     CHECK_EQ(dropped(&c), 1); /* then the device resets itself */
     CHECK_EQ(v.mode, VDEV_RUNTIME);
-    CHECK_MEM(udfu_nor_mem(&v.nor, APP), img, sizeof(img));
+    CHECK_EQ(v.image.version, 4);
+    CHECK_MEM(udfu_nor_mem(&v.nor, SLOT), img, len);
     CHECK_EQ(attach(&c), 0x0001);
     uc_close(&c);
     vdev_close(&v);
 }
 
-TEST(plain_manifest_of_unbootable_image_reports_errfirmware_and_stays)
+TEST(plain_manifest_of_an_image_without_header_reports_errfirmware_and_stays)
 {
     uint8_t junk[64];
     struct uclient c;
     uint8_t st[6];
 
     memset(junk, 0x11, sizeof(junk));
-    CHECK_EQ(open_dev(NULL, 0), 0);
+    CHECK_EQ(open_alts(NULL, 0, VDEV_ALTS_MIXED), 0);
     CHECK_EQ(attach(&c), 0x0002);
-    CHECK_EQ(configure(&c, 1), 0);
-    CHECK_EQ(dnload(&c, 0, junk, sizeof(junk)), 0);
-    CHECK_EQ(settle(&c, st), UDFU_DNLOAD_IDLE);
-    CHECK_EQ(dnload(&c, 1, NULL, 0), 0);
-    CHECK_EQ(settle(&c, st), UDFU_DFU_ERROR);
+    CHECK_EQ(plain_download(&c, 1, junk, sizeof(junk), st), UDFU_DFU_ERROR);
     CHECK_EQ(st[0], UDFU_STATUS_ERR_FIRMWARE);
     CHECK_EQ(v.mode, VDEV_DFU);
     CHECK(usbip_server_attached(&v.srv));
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_EMPTY);
     uc_close(&c);
     vdev_close(&v);
 }
 
-TEST(udfu_image_header_is_recognised_and_its_crc_checked)
-{
-    static uint8_t payload[1000];
-    uint8_t hdr[UDFU_BOOT_HDR_LEN];
-    struct udfu_boot_hdr h;
-    uint32_t i;
+/* ---- what never boots ----------------------------------------------------------------- */
 
-    for (i = 0; i < sizeof(payload); i++)
-        payload[i] = (uint8_t)(i ^ 0x5A);
-    udfu_boot_hdr_init(&h, payload, sizeof(payload), 7, APP + 512);
-    udfu_boot_hdr_write(hdr, &h);
+/* Downloads img with DfuSe, leaves, and expects the device back in DFU
+ * mode with `why` in its explanation. */
+static void never_boots(const uint8_t *img, uint32_t len, const char *why)
+{
+    struct uclient c;
+
     CHECK_EQ(open_dev(NULL, 0), 0);
-    memcpy(udfu_nor_mem(&v.nor, APP), hdr, sizeof(hdr));
-    memcpy(udfu_nor_mem(&v.nor, APP + 512), payload, sizeof(payload));
-    CHECK_EQ(vdev_check_image(&v), 1);
-    CHECK(strstr(v.image_desc, "udfu image v7, 1000 bytes") != NULL);
-    udfu_nor_mem(&v.nor, APP + 512)[10] ^= 1;
-    CHECK_EQ(vdev_check_image(&v), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write(&c, img, len);
+    dfuse_leave(&c); /* the commit is refused; the device resets anyway */
+    CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(!v.image_valid);
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_EMPTY);
+    if (!strstr(v.image_desc, why))
+        fprintf(stderr, "  image_desc: %s\n", v.image_desc);
+    CHECK(strstr(v.image_desc, why) != NULL);
+    CHECK_EQ(attach(&c), 0x0002);
+    uc_close(&c);
     vdev_close(&v);
 }
 
-/* ---- run-time mode, DETACH, persistence ------------------------------------------- */
-
-TEST(valid_image_in_flash_file_boots_runtime_and_detach_reenumerates_in_dfu)
+TEST(image_without_a_udfu_header_never_boots)
 {
-    static uint8_t img[300];
+    static uint8_t app[4000];
+
+    /* a perfectly sane vector table at the slot's start, but no header */
+    make_app(app, sizeof(app), 3, NULL);
+    udfu_put32(app + 4, SLOT + 0x101u);
+    never_boots(app, sizeof(app), "no udfu image header at 0x0800C000");
+}
+
+TEST(image_with_a_bad_crc_never_boots)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 4000];
+    uint32_t len = make_image(img, 4000, 4, 2, NULL);
+
+    img[len - 10] ^= 0x40; /* changed after the header was made */
+    never_boots(img, len, "the header says");
+}
+
+TEST(image_linked_for_another_address_never_boots)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 4000];
+    struct udfu_boot_hdr h;
+    uint32_t len = make_image(img, 4000, 5, 2, NULL);
+
+    udfu_boot_hdr_init(&h, img + VDEV_HDR_SIZE, 4000, 2, 0x08004000u);
+    udfu_boot_hdr_write(img, &h);
+    never_boots(img, len, "linked for 0x08004000");
+}
+
+TEST(committed_image_with_a_broken_vector_table_stays_in_dfu_mode)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 2000];
+    struct udfu_boot_hdr h;
+    struct uclient c;
+    uint32_t len;
+
+    make_image(img, 2000, 6, 5, NULL);
+    udfu_put32(img + VDEV_HDR_SIZE, 0x10000000u); /* SP outside SRAM */
+    udfu_boot_hdr_init(&h, img + VDEV_HDR_SIZE, 2000, 5, PAYLOAD);
+    udfu_boot_hdr_write(img, &h);
+    len = VDEV_HDR_SIZE + 2000;
+    CHECK_EQ(open_dev(NULL, 0), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write(&c, img, len);
+    dfuse_leave(&c);
+    /* the boot layer committed it (header and CRC are fine), the jump
+     * check refuses it */
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_CONFIRMED);
+    CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(strstr(v.image_desc, "vector table is not sane") != NULL);
+    vdev_close(&v);
+}
+
+/* v1 committed and running; detach; v2 download cut off by the client
+ * after `blocks` blocks: the old image was invalidated by the first write,
+ * the new one is incomplete, so nothing boots: not on a leave, not after a
+ * restart. A complete download afterwards boots v2. */
+TEST(download_interrupted_by_a_client_disconnect_never_boots)
+{
+    static uint8_t v1[VDEV_HDR_SIZE + 6000], v2[VDEV_HDR_SIZE + 9000];
+    uint32_t n1 = make_image(v1, 6000, 7, 1, NULL), n2 = make_image(v2, 9000, 8, 2, NULL);
     struct uclient c;
     uint8_t st[6];
 
     reset_flash_file();
-    make_image(img, sizeof(img), 3);
     CHECK_EQ(open_dev(flash_path, 0), 0);
-    memcpy(udfu_nor_mem(&v.nor, APP), img, sizeof(img));
-    CHECK_EQ(udfu_nor_sync(&v.nor), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write(&c, v1, n1);
+    dfuse_leave(&c);
+    CHECK_EQ(v.image.version, 1);
+    CHECK_EQ(attach(&c), 0x0001);
+    CHECK_EQ(configure(&c, 0), 0);
+    CHECK_EQ(ctrl(&c, UDFU_RT_OUT, UDFU_REQ_DETACH, 1000, 0, NULL, 0, NULL), 0);
+    CHECK_EQ(dropped(&c), 1);
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write_part(&c, v2, n2, 2);
+    uc_close(&c); /* the cable is pulled mid-download */
+    vdev_step(&v, 0);
+    CHECK_EQ(udfu_boot_slot_info(&v.boot, 0)->state, UDFU_BOOT_EMPTY);
+
+    /* plugged in again: the host only asks it to leave */
+    CHECK_EQ(attach(&c), 0x0002);
+    CHECK_EQ(configure(&c, 0), 0);
+    CHECK_EQ(getstatus(&c, st), 0);
+    CHECK_EQ(st[4], UDFU_DFU_ERROR); /* the cut-short download */
+    CHECK_EQ(ctrl(&c, UDFU_RT_OUT, UDFU_REQ_CLRSTATUS, 0, 0, NULL, 0, NULL), 0);
+    dfuse_leave(&c);
+    CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(strstr(v.image_desc, "incomplete or corrupt") != NULL);
+
+    /* power cycle: still nothing to boot */
+    vdev_close(&v);
+    CHECK_EQ(open_dev(flash_path, 0), 0);
+    CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(!v.image_valid);
+
+    /* the retried download completes and boots */
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write(&c, v2, n2);
+    dfuse_leave(&c);
+    CHECK_EQ(v.mode, VDEV_RUNTIME);
+    CHECK_EQ(v.image.version, 2);
+    vdev_close(&v);
+    unlink(flash_path);
+}
+
+/* ---- run-time mode, DETACH, persistence ------------------------------------------- */
+
+TEST(runtime_mode_names_the_image_and_detach_reaches_the_bootloader_by_the_flag)
+{
+    static uint8_t img[VDEV_HDR_SIZE + 3000];
+    uint32_t len = make_image(img, 3000, 3, 0x0203, "blinky v2.3");
+    struct uclient c;
+    uint8_t st[6], buf[64];
+    uint32_t n = 0;
+    char s[64];
+
+    reset_flash_file();
+    CHECK_EQ(open_dev(flash_path, 0), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    dfuse_write(&c, img, len);
+    dfuse_leave(&c);
     vdev_close(&v);
 
+    /* power on with the committed image: run-time mode */
     CHECK_EQ(open_dev(flash_path, 0), 0);
     CHECK_EQ(v.mode, VDEV_RUNTIME);
+    CHECK(strstr(v.image_desc, "udfu image v515 \"blinky v2.3\"") != NULL);
     CHECK_EQ(attach(&c), 0x0001);
+    CHECK_EQ(ctrl(&c, 0x80, 6, 0x0100, 0, buf, 18, &n), 0);
+    CHECK_EQ(buf[12] | (buf[13] << 8), 0x0203); /* bcdDevice: the image version */
+    alt_string(&c, buf[15], s, sizeof(s));       /* iProduct */
+    CHECK(strcmp(s, "blinky v2.3") == 0);
     CHECK_EQ(configure(&c, 0), 0);
     CHECK_EQ(getstatus(&c, st), 0);
     CHECK_EQ(st[4], UDFU_APP_IDLE);
     CHECK_EQ(ctrl(&c, UDFU_RT_OUT, UDFU_REQ_DETACH, 1000, 0, NULL, 0, NULL), 0);
     CHECK_EQ(dropped(&c), 1);
     CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(strstr(v.image_desc, "boot-request flag") != NULL);
     CHECK_EQ(attach(&c), 0x0002);
     CHECK_EQ(configure(&c, 0), 0);
     CHECK_EQ(getstatus(&c, st), 0);
     CHECK_EQ(st[4], UDFU_DFU_IDLE);
-    uc_close(&c);
+    /* a leave without a download: the committed image boots again */
+    dfuse_leave(&c);
+    CHECK_EQ(v.mode, VDEV_RUNTIME);
+    CHECK_EQ(v.image.version, 0x0203);
     vdev_close(&v);
     unlink(flash_path);
 }
 
-TEST(flash_contents_persist_across_restarts)
+TEST(written_but_uncommitted_image_persists_and_does_not_boot_after_restart)
 {
-    static uint8_t img[2 * TS];
+    static uint8_t img[VDEV_HDR_SIZE + 2 * TS];
+    uint32_t len = make_image(img, 2 * TS, 5, 6, NULL);
     struct uclient c;
 
     reset_flash_file();
-    make_image(img, sizeof(img), 5);
     CHECK_EQ(open_dev(flash_path, 0), 0);
     CHECK_EQ(attach(&c), 0x0002);
-    dfuse_write(&c, img, sizeof(img));
+    dfuse_write(&c, img, len);
     uc_close(&c);
     vdev_close(&v);
 
     CHECK_EQ(open_dev(flash_path, 0), 0);
-    CHECK_MEM(udfu_nor_mem(&v.nor, APP), img, sizeof(img));
-    CHECK_EQ(v.mode, VDEV_RUNTIME);
+    CHECK_MEM(udfu_nor_mem(&v.nor, SLOT), img, len);
+    CHECK_EQ(v.mode, VDEV_DFU);
+    CHECK(strstr(v.image_desc, "never committed") != NULL);
     vdev_close(&v);
     unlink(flash_path);
 }
@@ -517,7 +768,7 @@ TEST(flash_contents_persist_across_restarts)
 TEST(realistic_timing_reports_datasheet_erase_time_and_holds_busy)
 {
     struct uclient c;
-    uint8_t b[5] = { 0x41, 0x00, 0x40, 0x00, 0x08 }, st[6];
+    uint8_t b[5] = { 0x41, 0x00, 0xC0, 0x00, 0x08 }, st[6];
     uint64_t t;
 
     CHECK_EQ(open_dev(NULL, 100), 0);
@@ -542,7 +793,7 @@ TEST(realistic_timing_reports_datasheet_erase_time_and_holds_busy)
     vdev_close(&v);
 }
 
-TEST(custom_layout_sets_map_and_rejects_nonsense)
+TEST(custom_layout_sets_slot_and_journal_and_rejects_nonsense)
 {
     struct vdev_opts o;
 
@@ -553,56 +804,42 @@ TEST(custom_layout_sets_map_and_rejects_nonsense)
     CHECK_EQ(v.map_count, 2);
     CHECK_EQ(v.app_start, 0x2000);
     CHECK_EQ(v.flash_end, 0x20000);
+    CHECK_EQ(v.boot_cfg.journal[0], 0x0000);
+    CHECK_EQ(v.boot_cfg.journal[1], 0x1000);
+    CHECK_EQ(v.slot.size, 0x1E000);
     CHECK(strcmp(v.name, "Flash") == 0);
     vdev_close(&v);
-    o.layout = "/0x08000000/04*016Ka";
-    CHECK_EQ(vdev_open(&v, &o), -1); /* nothing writable */
+    o.layout = "/0x08000000/04*016Ka";                /* nothing writable */
+    CHECK_EQ(vdev_open(&v, &o), -1);
+    o.layout = "/0x08000000/01*016Ka,03*016Kg";       /* no room for the journal */
+    CHECK_EQ(vdev_open(&v, &o), -1);
+    o.layout = "/0x08000000/01*016Ka,01*004Ka,03*016Kg"; /* journal sectors differ */
+    CHECK_EQ(vdev_open(&v, &o), -1);
+    o.layout = "/0x08000000/03*016Ka,01*016Kg/0x08100000/01*016Kg"; /* slot with a gap */
+    CHECK_EQ(vdev_open(&v, &o), -1);
     o.layout = "garbage";
     CHECK_EQ(vdev_open(&v, &o), -1);
 }
 
-/* Opens the device with only the DfuSe or only the plain alt and returns
- * its configuration descriptor in buf (length in *n). */
-static void open_alts(enum vdev_alts alts, uint8_t *buf, uint32_t *n, struct uclient *c)
+TEST(plain_alts_option_offers_one_plain_dfu_alt_that_commits_and_boots)
 {
-    struct vdev_opts o;
-
-    memset(&o, 0, sizeof(o));
-    o.timing = 0;
-    o.alts = alts;
-    CHECK_EQ(vdev_open(&v, &o), 0);
-    CHECK_EQ(attach(c), 0x0002);
-    CHECK_EQ(ctrl(c, 0x80, 6, 0x0200, 0, buf, 255, n), 0);
-}
-
-TEST(alts_option_offers_one_dfuse_or_one_plain_dfu_alt)
-{
-    static uint8_t img[TS + 10];
+    static uint8_t img[VDEV_HDR_SIZE + TS + 10];
+    uint32_t len = make_image(img, TS + 10, 4, 8, NULL);
     struct uclient c;
     uint8_t buf[256], st[6];
     uint32_t n = 0;
 
-    open_alts(VDEV_ALTS_DFUSE, buf, &n, &c);
-    CHECK_EQ(n, 9 + 9 + UDFU_FUNC_DESC_LEN);
-    CHECK_EQ(buf[18 + 7] | (buf[18 + 8] << 8), 0x011A);
-    uc_close(&c);
-    vdev_close(&v);
-
+    CHECK_EQ(open_alts(NULL, 0, VDEV_ALTS_PLAIN), 0);
+    CHECK_EQ(attach(&c), 0x0002);
+    CHECK_EQ(ctrl(&c, 0x80, 6, 0x0200, 0, buf, 255, &n), 0);
     /* plain: DFU 1.1 only, so dfu-util uses the plain protocol */
-    open_alts(VDEV_ALTS_PLAIN, buf, &n, &c);
     CHECK_EQ(n, 9 + 9 + UDFU_FUNC_DESC_LEN);
     CHECK_EQ(buf[18 + 7] | (buf[18 + 8] << 8), 0x0110);
-    make_image(img, sizeof(img), 4);
-    CHECK_EQ(configure(&c, 0), 0);
-    CHECK_EQ(dnload(&c, 0, img, TS), 0);
-    CHECK_EQ(settle(&c, st), UDFU_DNLOAD_IDLE);
-    CHECK_EQ(dnload(&c, 1, img + TS, 10), 0);
-    CHECK_EQ(settle(&c, st), UDFU_DNLOAD_IDLE);
-    CHECK_EQ(dnload(&c, 2, NULL, 0), 0);
-    CHECK_EQ(settle(&c, st), UDFU_MANIFEST_WAIT_RESET);
+    CHECK_EQ(plain_download(&c, 0, img, len, st), UDFU_MANIFEST_WAIT_RESET);
     CHECK_EQ(dropped(&c), 1);
     CHECK_EQ(v.mode, VDEV_RUNTIME);
-    CHECK_MEM(udfu_nor_mem(&v.nor, APP), img, sizeof(img));
+    CHECK_EQ(v.image.version, 8);
+    CHECK_MEM(udfu_nor_mem(&v.nor, SLOT), img, len);
     vdev_close(&v);
 }
 
@@ -746,21 +983,26 @@ TEST(random_control_traffic_never_breaks_the_device_or_the_bootloader)
 int main(void)
 {
     RUN(blank_flash_offers_dfu_mode_under_pid_plus_one);
-    RUN(descriptors_show_dfuse_layout_with_readonly_bootloader_and_plain_alt);
+    RUN(default_dfu_mode_is_one_dfuse_alt_with_bootloader_and_journal_read_only);
+    RUN(mixed_alts_add_a_plain_dfu_alt_over_the_slot);
     RUN(controller_binding_stalls_bad_requests_and_fails_other_endpoints);
     RUN(second_importer_gets_busy_while_first_is_attached);
-    RUN(dfuse_download_reads_back_then_leave_boots_runtime_mode);
+    RUN(dfuse_download_and_leave_commits_and_boots_the_image_in_runtime_mode);
     RUN(dfuse_upload_reads_the_address_set_before_abort_as_dfu_util_does);
-    RUN(bootloader_sector_cannot_be_erased_or_written);
+    RUN(bootloader_and_journal_sectors_cannot_be_erased_or_written);
     RUN(programming_unerased_flash_is_reported_as_an_error);
-    RUN(plain_download_to_app_alt_manifests_and_boots_new_image);
-    RUN(plain_manifest_of_unbootable_image_reports_errfirmware_and_stays);
-    RUN(udfu_image_header_is_recognised_and_its_crc_checked);
-    RUN(valid_image_in_flash_file_boots_runtime_and_detach_reenumerates_in_dfu);
-    RUN(flash_contents_persist_across_restarts);
+    RUN(plain_download_to_the_slot_alt_manifests_commits_and_boots);
+    RUN(plain_manifest_of_an_image_without_header_reports_errfirmware_and_stays);
+    RUN(image_without_a_udfu_header_never_boots);
+    RUN(image_with_a_bad_crc_never_boots);
+    RUN(image_linked_for_another_address_never_boots);
+    RUN(committed_image_with_a_broken_vector_table_stays_in_dfu_mode);
+    RUN(download_interrupted_by_a_client_disconnect_never_boots);
+    RUN(runtime_mode_names_the_image_and_detach_reaches_the_bootloader_by_the_flag);
+    RUN(written_but_uncommitted_image_persists_and_does_not_boot_after_restart);
     RUN(realistic_timing_reports_datasheet_erase_time_and_holds_busy);
-    RUN(custom_layout_sets_map_and_rejects_nonsense);
-    RUN(alts_option_offers_one_dfuse_or_one_plain_dfu_alt);
+    RUN(custom_layout_sets_slot_and_journal_and_rejects_nonsense);
+    RUN(plain_alts_option_offers_one_plain_dfu_alt_that_commits_and_boots);
     RUN(random_control_traffic_never_breaks_the_device_or_the_bootloader);
     return test_summary();
 }
