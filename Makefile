@@ -20,6 +20,11 @@ demo: deps build
 size:
 	@bash scripts/size.sh
 
+# Throughput model, CPU cost: tables and plot in bench/results/ (docs/performance.md).
+.PHONY: bench
+bench:
+	@bash bench/run.sh $(BUILD)
+
 deps:
 	@bash scripts/deps.sh
 

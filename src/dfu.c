@@ -47,7 +47,8 @@ static void to_idle(struct udfu_dfu *d)
     d->status = UDFU_STATUS_OK;
     d->offset = 0;
     d->erased_end = 0;
-    d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_DFUSE_LEAVE);
+    /* The host starts over: a leave it asked for earlier no longer holds. */
+    d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_DFUSE_LEAVE | F_LEAVE | F_MANIFESTED | F_MAN_REQ);
 }
 
 /* A new target: its first address is the pointer's starting value. */
@@ -123,6 +124,7 @@ void udfu_dfu_fail(struct udfu_dfu *d, enum udfu_status status)
 
 void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr)
 {
+    d->flags &= (uint8_t)~F_MANIFESTED; /* a new download has begun */
     if (d->op == OP_NONE) {
         d->op = op;
         d->op_addr = addr;
@@ -285,9 +287,11 @@ static int getstatus_manifest(struct udfu_dfu *d)
         d->state = UDFU_MANIFEST;
         return reply_status(d, pipe_ms(d));
     }
-    /* Done, and manifestation tolerant (else we would be in WAIT-RESET). */
+    /* Done, and manifestation tolerant (else we would be in WAIT-RESET).
+     * F_MANIFESTED stays: a bus reset now starts the new image. */
     d->state = UDFU_DFU_IDLE;
     d->offset = 0;
+    d->erased_end = 0;
     return reply_status(d, 0);
 }
 
@@ -311,8 +315,11 @@ static int req_getstatus(struct udfu_dfu *d)
     default:
         break;
     }
-    /* dfuIDLE after ABORT with work still running: dfu-util sleeps this. */
-    return reply_status(d, pipe_ms(d));
+    /* dfuIDLE after ABORT with work still running: dfu-util sleeps this
+     * before its next request. Elsewhere 0: dfu-util's DfuSe loop sleeps
+     * the poll even when it reads dfuDNLOAD-IDLE, which would drain the
+     * pipeline before every block. */
+    return reply_status(d, d->state == UDFU_DFU_IDLE ? pipe_ms(d) : 0);
 }
 
 static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
@@ -490,6 +497,7 @@ int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt)
     if (alt != d->alt) {
         select_alt(d, alt);
         udfu_dfu_cancel(d);
+        d->flags &= (uint8_t)~(F_LEAVE | F_DFUSE_LEAVE | F_MANIFESTED);
         if (d->state != UDFU_DFU_ERROR)
             to_idle(d);
     }
@@ -532,7 +540,10 @@ static int step(struct udfu_dfu *d, uint32_t *ms)
         return step_dnload(d, ms);
     case OP_ERASE:
     case OP_MASS:
-        udfu_dfuse_next_erasable(t, d->op_addr, &start, &size);
+        if (!udfu_dfuse_next_erasable(t, d->op_addr, &start, &size)) {
+            d->phase = PH_END; /* nothing erasable (left) */
+            return 0;
+        }
         d->op_addr = start + size;
         /* A page erase is one step; so is the last sector below 4 GiB. */
         if (d->op == OP_ERASE || !d->op_addr)
@@ -584,12 +595,11 @@ static void finish(struct udfu_dfu *d, int err)
     uint8_t op = d->op, cancelled = d->phase == PH_CANCEL;
     d->op = OP_NONE;
     d->flags &= (uint8_t)~F_RUNNING;
-    if (cancelled)
-        return;
-    if (err < 0 || op == OP_REFUSE) {
+    if (!cancelled && (err < 0 || op == OP_REFUSE)) {
         udfu_dfu_fail(d, op == OP_REFUSE ? (enum udfu_status)d->op_addr : op_status(op, err));
         return;
     }
+    /* Work queued after a cancel belongs to the new transfer: it runs. */
     if (d->next_op != OP_NONE) { /* the pipeline moves on */
         d->op = d->next_op;
         d->op_addr = d->next_addr;
@@ -600,10 +610,14 @@ static void finish(struct udfu_dfu *d, int err)
     } else if (d->flags & F_MAN_REQ) {
         start_manifest(d);
     }
-    if (op != OP_MANIFEST)
+    if (op != OP_MANIFEST || cancelled)
         return;
     d->flags |= F_MANIFESTED;
-    if (d->flags & F_DFUSE_LEAVE) {
+    /* The host may have moved on meanwhile (a mistake, CLRSTATUS): then
+     * the state is its business, not the manifestation's. */
+    if (d->state != UDFU_MANIFEST && d->state != UDFU_MANIFEST_SYNC) {
+        /* nothing */
+    } else if (d->flags & F_DFUSE_LEAVE) {
         /* leave() was armed when the check started */
     } else if (d->cfg->attributes & UDFU_ATTR_MANIFEST_TOLERANT) {
         if (d->state == UDFU_MANIFEST)

@@ -74,12 +74,12 @@ int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
     uint8_t *buf = c->buffer;
     uint32_t addr, n = req->wLength;
     if (req->wValue == 0) {
-        /* Get commands: the list of supported command bytes. */
-        buf[0] = UDFU_DFUSE_CMD_GET;
-        buf[1] = UDFU_DFUSE_CMD_SET_ADDRESS;
-        buf[2] = UDFU_DFUSE_CMD_ERASE;
-        buf[3] = UDFU_DFUSE_CMD_READ_UNPROTECT;
+        /* Get commands: the list of supported command bytes, cut to
+         * wLength (never more than the buffer, however small). */
+        static const uint8_t cmds[4] = {UDFU_DFUSE_CMD_GET, UDFU_DFUSE_CMD_SET_ADDRESS,
+                                        UDFU_DFUSE_CMD_ERASE, UDFU_DFUSE_CMD_READ_UNPROTECT};
         n = udfu_min32(n, c->unprotect ? 4u : 3u);
+        memcpy(buf, cmds, n);
     } else if (req->wValue == 1) {
         return udfu_dfu_illegal(d);
     } else if (block_addr(d, req->wValue, &addr) ||
