@@ -104,8 +104,9 @@ static void trace(const struct fz *z, const char *fmt, ...)
         tracing = getenv("FZ_TRACE") != NULL;
     if (!tracing)
         return;
-    fprintf(stderr, "[t=%u alt=%u st=%u/%u busy=%d pend=%c] ", z->now, z->dfu.alt,
-            udfu_dfu_state(&z->dfu), udfu_dfu_status(&z->dfu), udfu_dfu_busy(&z->dfu),
+    fprintf(stderr, "[t=%u alt=%u st=%u/%u busy=%d(%u/%u ph%u f%02x) pend=%c] ", z->now,
+            z->dfu.alt, udfu_dfu_state(&z->dfu), udfu_dfu_status(&z->dfu),
+            udfu_dfu_busy(&z->dfu), z->dfu.op, z->dfu.next_op, z->dfu.phase, z->dfu.flags,
             z->pending ? z->pending : '-');
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -153,19 +154,42 @@ static int range_ok(const struct udfu_target *t, uint32_t addr, uint32_t len, ui
     return 1;
 }
 
-static uint8_t *mem_at(struct fz *z, uint8_t alt, uint32_t addr)
+/* Memory at addr and how many bytes of it are contiguous (to the end of
+ * its region, at most want). */
+static uint8_t *mem_span(struct fz *z, uint8_t alt, uint32_t addr, uint32_t want, uint32_t *n,
+                         uint8_t *attr)
 {
     const struct udfu_target *t = tgt(z, alt);
     int i = region_of(t, addr);
     uint8_t slot = (uint8_t)(t - all_targets);
+    uint32_t off;
     FZ_CHECK(i >= 0, "no memory at 0x%08x", addr);
-    return z->mem[slot][i].mem + (addr - t->regions[i].start);
+    off = addr - t->regions[i].start;
+    *n = z->mem[slot][i].size - off < want ? z->mem[slot][i].size - off : want;
+    if (attr)
+        *attr = t->regions[i].attr;
+    return z->mem[slot][i].mem + off;
 }
 
-static int erasable_at(struct fz *z, uint8_t alt, uint32_t addr)
+/* Copies memory [addr, addr + len) out (dir 0) or in (dir 1), or compares
+ * it with buf (dir 2: returns 0 if equal). */
+static int mem_copy(struct fz *z, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t len,
+                    int dir)
 {
-    const struct udfu_target *t = tgt(z, alt);
-    return (t->regions[region_of(t, addr)].attr & E) != 0;
+    while (len) {
+        uint32_t n;
+        uint8_t *p = mem_span(z, alt, addr, len, &n, NULL);
+        if (dir == 0)
+            memcpy(buf, p, n);
+        else if (dir == 1)
+            memcpy(p, buf, n);
+        else if (memcmp(p, buf, n))
+            return 1;
+        buf += n;
+        addr += n;
+        len -= n;
+    }
+    return 0;
 }
 
 /* Memory work starts from the main loop (udfu_dfu_task), never inside a
@@ -192,10 +216,8 @@ static int result(struct fz *z, int op)
 static int cb_read(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t len)
 {
     struct fz *z = ctx;
-    uint32_t i;
     FZ_CHECK(len >= 1 && len <= z->cfg.transfer_size, "read of %u bytes", len);
-    FZ_CHECK(buf >= z->buf && buf + len <= z->buf + z->cfg.transfer_size,
-             "read into a buffer that is not the transfer buffer");
+    FZ_CHECK(fz_in_buf(z, buf, len), "read into a buffer that is not the transfer buffer");
     FZ_CHECK(range_ok(tgt(z, alt), addr, len, R), "read of unreadable 0x%08x+%u (alt %u)", addr,
              len, alt);
     FZ_CHECK(z->pending != 'p' && z->pending != 'v',
@@ -205,8 +227,7 @@ static int cb_read(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t
     z->rd_addr = addr;
     z->rd_len = len;
     z->rd_buf = buf;
-    for (i = 0; i < len; i++)
-        buf[i] = *mem_at(z, alt, addr + i);
+    mem_copy(z, alt, addr, buf, len, 0);
     return 0;
 }
 
@@ -224,7 +245,7 @@ static int cb_erase(void *ctx, uint8_t alt, uint32_t addr, uint32_t size)
     z->erases++;
     z->dirty = 1;
     if (!z->fail_next)
-        memset(mem_at(z, alt, addr), 0xFF, size);
+        memset(mem_span(z, alt, addr, size, &size, NULL), 0xFF, size);
     return result(z, 'e');
 }
 
@@ -232,14 +253,19 @@ static int cb_erase(void *ctx, uint8_t alt, uint32_t addr, uint32_t size)
  * RAM-like regions (not erasable) take any value. */
 static int apply_prog(struct fz *z, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
 {
-    uint32_t i;
-    for (i = 0; i < len; i++) {
-        uint8_t *p = mem_at(z, alt, addr + i);
-        if (erasable_at(z, alt, addr + i) && (*p & buf[i]) != buf[i])
-            return UDFU_ERR_NOT_ERASED;
+    uint32_t a = addr, left = len, i, n;
+    const uint8_t *b = buf;
+    while (left) {
+        uint8_t attr;
+        uint8_t *p = mem_span(z, alt, a, left, &n, &attr);
+        for (i = 0; (attr & E) && i < n; i++)
+            if ((p[i] & b[i]) != b[i])
+                return UDFU_ERR_NOT_ERASED;
+        a += n;
+        b += n;
+        left -= n;
     }
-    for (i = 0; i < len; i++)
-        *mem_at(z, alt, addr + i) = buf[i];
+    mem_copy(z, alt, addr, (uint8_t *)buf, len, 1);
     return 0;
 }
 
@@ -248,8 +274,9 @@ static void check_prog_args(struct fz *z, const char *what, uint8_t alt, uint32_
 {
     check_idle_backend(z, what);
     FZ_CHECK(len >= 1 && len <= z->cfg.transfer_size, "%s of %u bytes", what, len);
-    FZ_CHECK(buf >= z->buf && buf + len <= z->buf + z->cfg.transfer_size,
-             "%s from a buffer that is not the transfer buffer", what);
+    FZ_CHECK(fz_in_buf(z, buf, len) && buf + len <= z->buf + z->buf_size &&
+                 (buf - z->buf) % z->cfg.transfer_size == 0,
+             "%s from a buffer that is not one of the transfer buffers", what);
     FZ_CHECK(range_ok(tgt(z, alt), addr, len, W), "%s of unwritable 0x%08x+%u (alt %u)", what,
              addr, len, alt);
 }
@@ -271,6 +298,7 @@ static int cb_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, ui
     /* The core must leave buf alone until complete(): snapshot it and
      * program at completion, from the buffer as it is then. */
     memcpy(z->pend_snap, buf, len);
+    z->pend_src = buf;
     z->pending = 'p';
     z->pend_alt = alt;
     z->pend_addr = addr;
@@ -281,13 +309,12 @@ static int cb_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, ui
 static int cb_verify(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
 {
     struct fz *z = ctx;
-    uint32_t i;
     check_prog_args(z, "verify", alt, addr, buf, len);
-    for (i = 0; i < len; i++)
-        if (*mem_at(z, alt, addr + i) != buf[i])
-            return UDFU_ERR_VERIFY;
+    if (mem_copy(z, alt, addr, (uint8_t *)buf, len, 2))
+        return UDFU_ERR_VERIFY;
     if (z->async) {
         memcpy(z->pend_snap, buf, len);
+        z->pend_src = buf;
         z->pend_alt = alt;
         z->pend_addr = addr;
         z->pend_len = len;
@@ -346,6 +373,10 @@ static uint32_t pattern_byte(uint8_t slot, uint32_t addr)
     return h >> 24;
 }
 
+/* The initial memory contents: a pattern that tells addresses apart,
+ * computed once. */
+static uint8_t *pristine[FZ_MAX_TARGETS][FZ_MAX_REGIONS];
+
 static void mem_init(struct fz *z)
 {
     uint8_t s;
@@ -355,11 +386,16 @@ static void mem_init(struct fz *z)
         for (i = 0; i < t->region_count; i++) {
             const struct udfu_region *r = &t->regions[i];
             uint32_t k, size = r->sector_size * r->sector_count;
+            if (!pristine[s][i]) {
+                pristine[s][i] = malloc(size);
+                FZ_CHECK(pristine[s][i] != NULL, "out of memory");
+                for (k = 0; k < size; k++)
+                    pristine[s][i][k] = (uint8_t)pattern_byte(s, r->start + k);
+            }
             z->mem[s][i].size = size;
             z->mem[s][i].mem = malloc(size);
             FZ_CHECK(z->mem[s][i].mem != NULL, "out of memory");
-            for (k = 0; k < size; k++)
-                z->mem[s][i].mem[k] = (uint8_t)pattern_byte(s, r->start + k);
+            memcpy(z->mem[s][i].mem, pristine[s][i], size);
         }
     }
 }
@@ -414,7 +450,9 @@ int fz_init(struct fz *z, const struct fz_port *port, void *harness, struct fz_i
     z->cfg.target_count = count;
     z->cfg.interface = 0;
     z->cfg.transfer_size = xfer;
-    z->buf = malloc(xfer);
+    z->cfg.buffers = (b1 & 0x40) ? 2 : 1;
+    z->buf_size = (uint32_t)xfer * z->cfg.buffers;
+    z->buf = malloc(z->buf_size);
     FZ_CHECK(z->buf != NULL, "out of memory");
     z->cfg.buffer = z->buf;
     z->cfg.detach_timeout_ms = 1000;
@@ -479,7 +517,7 @@ void fz_before_setup(struct fz *z)
     /* Whatever the buffer held is dead unless memory work uses it: a
      * canary there shows if a reply ever carries stale bytes. */
     if (!busy_before)
-        memset(z->buf, 0xC5, z->cfg.transfer_size);
+        memset(z->buf, 0xC5, z->buf_size);
 }
 
 /* A request not meant for the class: a stall and nothing else
@@ -510,12 +548,8 @@ static void check_upload(struct fz *z, const struct udfu_setup *s, const uint8_t
     /* Every byte comes from the memory read for this very request. */
     FZ_CHECK(z->reads == 1 && z->rd_buf == data && z->rd_len >= (uint32_t)n,
              "UPLOAD reply of %d bytes not produced by one read (reads %d)", n, z->reads);
-    {
-        int i;
-        for (i = 0; i < n; i++)
-            FZ_CHECK(data[i] == *mem_at(z, z->rd_alt, z->rd_addr + (uint32_t)i),
-                     "UPLOAD byte %d differs from memory at 0x%08x", i, z->rd_addr + (uint32_t)i);
-    }
+    FZ_CHECK(mem_copy(z, z->rd_alt, z->rd_addr, (uint8_t *)data, (uint32_t)n, 2) == 0,
+             "UPLOAD reply differs from memory at 0x%08x", z->rd_addr);
     if (t->dfuse) {
         uint32_t want = z->dfu.addr + (uint32_t)(s->wValue - 2u) * z->cfg.transfer_size;
         FZ_CHECK(s->wValue >= 2 && z->rd_addr == want,
@@ -571,21 +605,31 @@ void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data,
         FZ_CHECK(s->bRequest == UDFU_REQ_DNLOAD, "OUT data stage for request %u", s->bRequest);
         FZ_CHECK(n == s->wLength && (uint32_t)n <= z->cfg.transfer_size,
                  "OUT data stage of %d for wLength %u", n, s->wLength);
-        FZ_CHECK(data == z->buf, "OUT data not into the transfer buffer");
-        FZ_CHECK(!busy_before, "DNLOAD data accepted into the buffer while memory work runs");
+        FZ_CHECK(fz_in_buf(z, data, (uint32_t)n) && (data - z->buf) % z->cfg.transfer_size == 0,
+                 "OUT data not into a transfer buffer");
+        /* checkm8: never a buffer that running work still reads */
+        FZ_CHECK(!(z->pending == 'p' || z->pending == 'v') || data != z->pend_src,
+                 "DNLOAD data accepted into the buffer prog()/verify() is using");
     }
     if (n == 0 && s->bRequest == UDFU_REQ_DNLOAD) {
-        FZ_CHECK(state_before == UDFU_DNLOAD_IDLE,
+        /* DfuSe also leaves from dfuIDLE (dfu-util -s :leave sends ABORT first) */
+        FZ_CHECK(state_before == UDFU_DNLOAD_IDLE ||
+                     (state_before == UDFU_DFU_IDLE && z->targets[z->dfu.alt]->dfuse),
                  "zero-length DNLOAD accepted in state %u", state_before);
         z->may_leave = 1;
     }
 }
 
 /* After a data stage of the wrong length: refused, nothing queued. */
-void fz_check_bad_data(const struct fz *z, int ret)
+void fz_check_bad_data(const struct fz *z, int ret, int busy_before)
 {
     FZ_CHECK(ret < 0, "OUT data of the wrong length accepted");
-    FZ_CHECK(!udfu_dfu_busy(&z->dfu) || z->pending, "OUT data of the wrong length queued work");
+    FZ_CHECK(busy_before || !udfu_dfu_busy(&z->dfu), "OUT data of the wrong length queued work");
+}
+
+int fz_in_buf(const struct fz *z, const uint8_t *p, uint32_t n)
+{
+    return p >= z->buf && n <= z->buf_size && (uint32_t)(p - z->buf) <= z->buf_size - n;
 }
 
 /* ---- host actions --------------------------------------------------------------- */
@@ -602,7 +646,7 @@ static void mk_setup(uint8_t raw[8], uint8_t rt, uint8_t req, uint16_t value, ui
     udfu_put16(raw + 6, len);
 }
 
-static uint16_t pick_len(struct fz *z, struct fz_in *in)
+uint16_t fz_pick_len(struct fz *z, struct fz_in *in)
 {
     uint16_t x = z->cfg.transfer_size;
     switch (fz_u8(in) % 12) {
@@ -641,11 +685,14 @@ static uint32_t pick_addr(struct fz *z, struct fz_in *in)
     }
 }
 
+/* OUT data: up to k bytes from the input (k its next byte), the rest a
+ * pattern, so a long data stage does not swallow the actions after it. */
 static void fill_out(struct fz_in *in, uint32_t n)
 {
     uint32_t i, take = n < sizeof out_data ? n : (uint32_t)sizeof out_data;
+    uint32_t k = fz_u8(in);
     for (i = 0; i < take; i++)
-        out_data[i] = in->n ? fz_u8(in) : (uint8_t)(i * 37u + 11u);
+        out_data[i] = i < k && in->n ? fz_u8(in) : (uint8_t)(i * 37u + 11u);
 }
 
 /* Delivery of the data stage the host chose for wLength w. */
@@ -710,12 +757,12 @@ static void complete(struct fz *z, int err)
     trace(z, "complete '%c' with %d", op, err);
     if (op == 'p' && err == 0) {
         /* The buffer must still hold what was handed over. */
-        FZ_CHECK(memcmp(z->buf, z->pend_snap, z->pend_len) == 0,
+        FZ_CHECK(memcmp(z->pend_src, z->pend_snap, z->pend_len) == 0,
                  "transfer buffer changed while prog() was running");
         err = apply_prog(z, z->pend_alt, z->pend_addr, z->pend_snap, z->pend_len);
     }
     if (op == 'v')
-        FZ_CHECK(memcmp(z->buf, z->pend_snap, z->pend_len) == 0,
+        FZ_CHECK(memcmp(z->pend_src, z->pend_snap, z->pend_len) == 0,
                  "transfer buffer changed while verify() was running");
     if (op == 'm' && err == 0)
         z->dirty = 0;
@@ -744,7 +791,7 @@ static void act_class(struct fz *z, struct fz_in *in)
     rt = class_rt(req);
     if ((b & 0x18) == 0x18)
         rt ^= 0x80; /* the wrong direction */
-    len = pick_len(z, in);
+    len = fz_pick_len(z, in);
     mk_setup(x.setup, rt, req, fz_u16(in), (b & 0xE0) == 0xE0 ? fz_u16(in) : 0, len);
     pick_stage(in, &x, len);
     fill_out(in, x.out_sent);
@@ -768,7 +815,7 @@ static void act_dnload(struct fz *z, struct fz_in *in)
 {
     struct fz_xfer x;
     uint8_t b = fz_u8(in);
-    uint16_t len = (b & 0x80) ? pick_len(z, in) : z->cfg.transfer_size, block;
+    uint16_t len = (b & 0x80) ? fz_pick_len(z, in) : z->cfg.transfer_size, block;
     switch (b & 3) {
     case 0: block = block_no++; break;
     case 1: block = 2; break;
@@ -821,7 +868,7 @@ static void act_upload(struct fz *z, struct fz_in *in)
     default: block = fz_u16(in); break;
     }
     simple(z, UDFU_RT_IN, UDFU_REQ_UPLOAD, block,
-           (b & 4) ? pick_len(z, in) : z->cfg.transfer_size);
+           (b & 4) ? fz_pick_len(z, in) : z->cfg.transfer_size);
 }
 
 /* GETSTATUS; returns bState, or -1 if stalled. */
@@ -901,6 +948,12 @@ static void act_reset(struct fz *z)
     fz_check_state(z);
 }
 
+void fz_pick_stage(struct fz_in *in, struct fz_xfer *x, uint16_t w)
+{
+    pick_stage(in, x, w);
+    fill_out(in, x->out_sent);
+}
+
 /* ---- recovery: after anything, the device still works ------------------------- */
 
 static int target_index(const struct fz *z, int dfuse)
@@ -958,7 +1011,7 @@ static void recover_dnload(struct fz *z, int dfuse, uint16_t len, const uint8_t 
 {
     uint32_t addr = dfuse ? REC_DFUSE_ADDR : all_targets[1].regions[0].start;
     uint8_t alt = z->dfu.alt;
-    int st, i;
+    int st;
     if (dfuse) {
         uint8_t cmd[5] = {0x21, 0, 0, 0, 0};
         udfu_put32(cmd + 1, addr);
@@ -975,9 +1028,15 @@ static void recover_dnload(struct fz *z, int dfuse, uint16_t len, const uint8_t 
              "recovery: DNLOAD refused");
     st = wait_idle(z);
     FZ_CHECK(st == UDFU_DNLOAD_IDLE, "recovery: DNLOAD ended in state %d", st);
-    for (i = 0; i < len; i++)
-        FZ_CHECK(*mem_at(z, alt, addr + (uint32_t)i) == img[i],
-                 "recovery: byte %d not written", i);
+    /* Pipelined: dfuDNLOAD-IDLE once the block sits in a buffer; the
+     * programming itself may still be queued. */
+    for (st = 0; st < 8 && udfu_dfu_busy(&z->dfu); st++) {
+        complete(z, 0);
+        advance(z, 1000);
+    }
+    FZ_CHECK(!udfu_dfu_busy(&z->dfu), "recovery: the block is never programmed");
+    FZ_CHECK(mem_copy(z, alt, addr, (uint8_t *)img, len, 2) == 0,
+             "recovery: image not written");
     FZ_CHECK(simple(z, UDFU_RT_OUT, UDFU_REQ_ABORT, 0, 0) == 0, "recovery: ABORT");
 }
 
@@ -991,6 +1050,7 @@ static void recover(struct fz *z)
         dfuse = 0;
     }
     trace(z, "---- recovery");
+    z->recovering = 1;
     settle_all(z);
     act_reset(z);
     settle_all(z);
@@ -1019,7 +1079,7 @@ void fz_run(struct fz *z, struct fz_in *in)
     block_no = 0;
     while (in->n && steps++ < 4096) {
         uint8_t op = fz_u8(in);
-        switch (op % 18) {
+        switch (op % 19) {
         case 0: act_class(z, in); break;
         case 1: act_raw(z, in); break;
         case 2: case 3: act_dnload(z, in); break;
@@ -1035,7 +1095,11 @@ void fz_run(struct fz *z, struct fz_in *in)
         case 14: act_time(z, in); break;
         case 15: complete(z, (op & 0x80) ? errs[(op >> 4) & 7] : 0); break;
         case 16: act_mode(z, in); break;
-        default: act_stray(z, in); break;
+        case 17: act_stray(z, in); break;
+        default:
+            if (z->port->extra)
+                z->port->extra(z, in);
+            break;
         }
     }
     recover(z);

@@ -77,6 +77,8 @@ struct fz_port {
      * asked for. */
     void (*stray_data)(struct fz *z, uint16_t len);
     void (*stray_status)(struct fz *z);
+    /* Optional: an action of the harness's own, decoded from in. */
+    void (*extra)(struct fz *z, struct fz_in *in);
 };
 
 struct fz_region_mem {
@@ -92,7 +94,8 @@ struct fz {
     struct udfu_dfu_cfg cfg;
     const struct udfu_target *targets[FZ_MAX_TARGETS];
     struct udfu_target target_tab[FZ_MAX_TARGETS];
-    uint8_t *buf;        /* exactly cfg.transfer_size bytes */
+    uint8_t *buf;        /* exactly buffers * transfer_size bytes */
+    uint32_t buf_size;
     struct fz_region_mem mem[FZ_MAX_TARGETS][FZ_MAX_REGIONS];
     uint32_t now;
 
@@ -105,12 +108,14 @@ struct fz {
     int pending;         /* 0 or 'e' 'p' 'v' 'm' 'u' */
     uint8_t pend_alt;
     uint32_t pend_addr, pend_len;
+    const uint8_t *pend_src;        /* the buffer prog()/verify() was given */
     uint8_t pend_snap[FZ_XFER_MAX]; /* program data as handed over */
 
     /* what the host did, for the invariants */
     int may_leave;       /* a zero-length DNLOAD was accepted since boot */
     int dirty;           /* erase/prog since the last successful manifest() */
     int in_isr;          /* inside a USB event: no memory work may start */
+    int recovering;      /* the recovery check runs: the host enumerates */
     int rebooted;        /* leave() was called: reboot before the next action */
     uint32_t plain_next; /* plain upload: address the next block must read */
 
@@ -147,6 +152,12 @@ int fz_init(struct fz *z, const struct fz_port *port, void *harness, struct fz_i
 void fz_dfu_init(struct fz *z);
 void fz_free(struct fz *z);
 
+/* Picks a data stage length (0, 1, 5, 6, around wTransferSize, 0xFFFF...). */
+uint16_t fz_pick_len(struct fz *z, struct fz_in *in);
+/* Picks how the host runs the data and status stages for wLength w, and
+ * fills the OUT data from the input. */
+void fz_pick_stage(struct fz_in *in, struct fz_xfer *x, uint16_t w);
+
 /* Runs the rest of the input as host actions, then the recovery check. */
 void fz_run(struct fz *z, struct fz_in *in);
 
@@ -159,7 +170,9 @@ void fz_after_in(struct fz *z, const struct udfu_setup *s, const uint8_t *data, 
 void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data, int n);
 /* Checks the answer to an OUT data stage whose length differed from
  * wLength (ret: what the device returned). */
-void fz_check_bad_data(const struct fz *z, int ret);
+void fz_check_bad_data(const struct fz *z, int ret, int busy_before);
+/* 1 if [p, p + n) lies inside the transfer buffer. */
+int fz_in_buf(const struct fz *z, const uint8_t *p, uint32_t n);
 /* Checks what must hold between any two host actions. */
 void fz_check_state(const struct fz *z);
 

@@ -19,20 +19,20 @@ static int is_in_buf(const struct fz *z, const uint8_t *p, int n)
     const uint8_t *r = z->dfu.reply;
     if (p >= r && p + n <= r + sizeof z->dfu.reply)
         return 1;
-    return p >= z->buf && p + n <= z->buf + z->cfg.transfer_size;
+    return fz_in_buf(z, p, (uint32_t)n);
 }
 
 static int data_stage(struct fz *z, const struct fz_xfer *x, uint8_t *data, int n)
 {
     uint32_t copy = x->out_sent < (uint32_t)n ? x->out_sent : (uint32_t)n;
     uint16_t told = x->out_sent > 0xFFFFu ? 0xFFFFu : (uint16_t)x->out_sent;
-    int ret;
+    int ret, busy = udfu_dfu_busy(&z->dfu);
     memcpy(data, x->out, copy);
     z->in_isr = 1;
     ret = udfu_dfu_data(&z->dfu, told);
     z->in_isr = 0;
     if (x->out_sent != (uint32_t)n) {
-        fz_check_bad_data(z, ret);
+        fz_check_bad_data(z, ret, busy);
         return -1;
     }
     FZ_CHECK(ret == 0 || ret == UDFU_ERR_STALL, "udfu_dfu_data returned %d", ret);
@@ -128,7 +128,7 @@ static void port_stray_status(struct fz *z)
 
 static const struct fz_port port = {
     port_xfer, port_reset, port_set_alt, port_task, port_reboot, port_stray_data,
-    port_stray_status,
+    port_stray_status, NULL,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

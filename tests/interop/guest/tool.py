@@ -2,14 +2,13 @@
 """tool.py - small helpers for the interop checks (test images, the flash
 file, the boot check's CRC line, the Microsoft OS 2.0 descriptor set).
 
-  tool.py images DIR            test images, deterministic
-  tool.py flash FILE [IMAGE] [--size N]
+  tool.py prepare DIR           test images (deterministic), flash files
+                                made from them, and what checks compare with
+  tool.py flash FILE [DATA] [--size N]
                                 a flash file: bootloader pattern, rest erased,
-                                IMAGE at the application start
+                                DATA at the image slot
   tool.py erased FILE OFF LEN   exit 1 unless FILE[OFF:OFF+LEN] is all 0xFF
   tool.py bootloader FILE       exit 1 unless the bootloader sector is intact
-  tool.py bootline IMAGE        "N bytes, crc32 0x..." as udfu-virtual prints
-                                it when it boots IMAGE
   tool.py msos20 VID:PID        fetch and check the MS OS 2.0 descriptor set
                                 through libusb; exit 1 on any problem
 """
@@ -21,11 +20,14 @@ import sys
 import zlib
 
 FLASH_SIZE = 1024 * 1024          # the default map of udfu-virtual
-BOOT_SIZE = 16 * 1024             # sector 0, read-only
-APP_START = 0x08004000
-APP_SIZE = FLASH_SIZE - BOOT_SIZE
+BOOT_SIZE = 16 * 1024             # sector 0, the bootloader, read-only
+SLOT = 0x0800C000                 # the image slot (sectors 3..11)
+SLOT_OFF = SLOT - 0x08000000
+SLOT_SIZE = FLASH_SIZE - SLOT_OFF
+HDR_SIZE = 512                    # udfu pack --boot-header: header + 0xFF gap
+LOAD = SLOT + HDR_SIZE            # where the application is linked
 SP = 0x20020000                   # top of the STM32F4's 128 KiB SRAM
-RESET = APP_START + 0x101         # Thumb bit set, inside the application
+RESET = LOAD + 0x101              # Thumb bit set, inside the slot
 
 
 def boot_pattern():
@@ -33,44 +35,76 @@ def boot_pattern():
     return (unit * (BOOT_SIZE // len(unit) + 1))[:BOOT_SIZE]
 
 
-def image(n, seed, bootable=True):
-    """n random bytes; a Cortex-M vector table first when bootable and
-    n >= 8; never ends in 0xFF so the boot check's length is n."""
+def payload(n, seed, name=None):
+    """An application of n bytes linked at LOAD: a sane Cortex-M vector
+    table, random code, the "udfu-app:NAME" marker the device shows as its
+    run-time product string; never ends in 0xFF."""
     b = bytearray(random.Random(seed).randbytes(n))
-    if bootable and n >= 8:
+    if n >= 8:
         b[0:8] = struct.pack("<II", SP, RESET)
+    if name and n >= 256:
+        tag = b"udfu-app:" + name.encode() + b"\0"
+        b[64:64 + len(tag)] = tag
     if n:
         b[-1] = 0x5A
     return bytes(b)
 
 
-IMAGES = {
-    # plain DFU (alt 1): sizes around the 2048-byte wTransferSize
+# Applications to pack with `udfu pack --boot-header --raw` (in the VM):
+# pay_X.bin becomes X.bin, header + gap + payload. The plain DFU sizes are
+# the packed sizes: around wTransferSize (2048), and the largest that fits.
+PAYLOADS = {
+    "plain_2047": 2047 - HDR_SIZE,
+    "plain_2048": 2048 - HDR_SIZE,
+    "plain_4096": 4096 - HDR_SIZE,
+    "plain_max": SLOT_SIZE - HDR_SIZE,
+    "plain_max1": SLOT_SIZE - HDR_SIZE + 1,   # one byte too many
+    "boot_app": 5000,                          # what the run-time flash holds
+    "app": 10000,                              # the DfuSe :leave image
+    "elem_a": 6000,                            # a .dfu element at the slot
+}
+NAMES = {"boot_app": "udfu interop rt", "app": "udfu interop app"}
+
+# Raw files, used as they are.
+RAW = {
     "plain_0.bin": 0,
-    "plain_1.bin": 1,
-    "plain_2047.bin": 2047,
-    "plain_2048.bin": 2048,
-    "plain_4096.bin": 4096,
-    "plain_max.bin": APP_SIZE,          # the largest that fits
-    "plain_max1.bin": APP_SIZE + 1,     # one byte too many
-    # DfuSe (alt 0)
-    "boot_app.bin": 5000,               # what fresh_rt starts with
-    "app.bin": 10000,
-    "elem_a.bin": 6000,                 # a .dfu element at 0x08004000
-    "elem_b.bin": 3000,                 # and one at 0x08020000
+    "plain_1.bin": 1,                 # no image: refused at manifestation
+    "elem_b.bin": 3000,               # a second .dfu element at 0x08020000
     "small.bin": 1024,
     "four_k.bin": 4096,
+    "noboot_slot.bin": SLOT_SIZE,     # fills the slot, no image header
 }
 
 
-def cmd_images(d):
+def cmd_prepare(d):
+    """Everything the checks need, made once: python starts slowly in the
+    VM, so the checks themselves only copy and compare files."""
     os.makedirs(d, exist_ok=True)
-    for i, (name, n) in enumerate(sorted(IMAGES.items())):
+    lines = []
+    for i, (name, n) in enumerate(sorted(PAYLOADS.items())):
+        data = payload(n, 1000 + i, NAMES.get(name))
+        with open(os.path.join(d, "pay_%s.bin" % name), "wb") as f:
+            f.write(data)
+        lines.append("%s.bin %d bytes at 0x%08X, crc32 0x%08X" %
+                     (name, n, LOAD, zlib.crc32(data) & 0xFFFFFFFF))
+    with open(os.path.join(d, "bootlines.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    for i, (name, n) in enumerate(sorted(RAW.items())):
+        data = bytearray(random.Random(2000 + i).randbytes(n))
+        if n:
+            data[-1] = 0x5A
         with open(os.path.join(d, name), "wb") as f:
-            f.write(image(n, 1000 + i, bootable=name != "elem_b.bin"))
-    # 1 MiB for the benchmark, written at 0x08004000 of a 2 MiB map
+            f.write(data)
+    # 1 MiB for the benchmark (raw data; the bench does not boot it)
     with open(os.path.join(d, "bench_1m.bin"), "wb") as f:
-        f.write(image(1024 * 1024, 7))
+        f.write(random.Random(7).randbytes(1024 * 1024))
+    # flash files: erased, the slot full of data that never boots
+    cmd_flash(os.path.join(d, "flash_erased.bin"))
+    cmd_flash(os.path.join(d, "flash_noboot.bin"), os.path.join(d, "noboot_slot.bin"))
+    with open(os.path.join(d, "ff.bin"), "wb") as f:
+        f.write(b"\xff" * FLASH_SIZE)
+    with open(os.path.join(d, "boot_sector.bin"), "wb") as f:
+        f.write(boot_pattern())
 
 
 def cmd_flash(path, img=None, size=FLASH_SIZE):
@@ -78,7 +112,7 @@ def cmd_flash(path, img=None, size=FLASH_SIZE):
     b[0:BOOT_SIZE] = boot_pattern()
     if img:
         data = open(img, "rb").read()
-        b[BOOT_SIZE:BOOT_SIZE + len(data)] = data
+        b[SLOT_OFF:SLOT_OFF + len(data)] = data
     with open(path, "wb") as f:
         f.write(b)
 
@@ -102,12 +136,6 @@ def cmd_bootloader(path):
         bad = next(i for i in range(BOOT_SIZE) if data[i:i + 1] != boot_pattern()[i:i + 1])
         print("bootloader sector changed at offset %#x" % bad)
         return 1
-    return 0
-
-
-def cmd_bootline(img):
-    data = open(img, "rb").read().rstrip(b"\xff")
-    print("%d bytes, crc32 0x%08X" % (len(data), zlib.crc32(data) & 0xFFFFFFFF))
     return 0
 
 
@@ -252,8 +280,8 @@ def main(argv):
         return 2
     c, a = argv[1], argv[2:]
     try:
-        if c == "images":
-            cmd_images(a[0])
+        if c == "prepare":
+            cmd_prepare(a[0])
             return 0
         if c == "flash":
             size = FLASH_SIZE
@@ -267,8 +295,6 @@ def main(argv):
             return cmd_erased(a[0], int(a[1], 0), int(a[2], 0))
         if c == "bootloader":
             return cmd_bootloader(a[0])
-        if c == "bootline":
-            return cmd_bootline(a[0])
         if c == "msos20":
             return cmd_msos20(a[0])
     except (ValueError, RuntimeError, OSError) as e:
