@@ -60,13 +60,13 @@ static void select_alt(struct udfu_dfu *d, uint8_t alt)
 
 int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
 {
-    UDFU_ASSERT(d && cfg);
-    UDFU_ASSERT(cfg->targets && cfg->target_count);
-    UDFU_ASSERT(cfg->buffer && cfg->transfer_size && cfg->buffers <= 2);
-    UDFU_ASSERT(cfg->read && cfg->erase && cfg->prog && cfg->leave);
-    if (!d || !cfg || !cfg->targets || !cfg->target_count || !cfg->buffer ||
-        !cfg->transfer_size || cfg->buffers > 2 || !cfg->read || !cfg->erase || !cfg->prog ||
-        !cfg->leave)
+    /* One expression, short-circuited: an integrator's UDFU_ASSERT that
+     * logs and returns must not make us dereference a NULL cfg. */
+    int ok = d && cfg && cfg->targets && cfg->target_count && cfg->buffer &&
+             cfg->transfer_size && cfg->buffers <= 2 && cfg->read && cfg->erase && cfg->prog &&
+             cfg->leave;
+    UDFU_ASSERT(ok);
+    if (!ok)
         return UDFU_ERR_INVAL;
     memset(d, 0, sizeof *d);
     d->cfg = cfg;
@@ -612,12 +612,16 @@ static void finish(struct udfu_dfu *d, int err)
     }
     if (op != OP_MANIFEST || cancelled)
         return;
-    d->flags |= F_MANIFESTED;
-    /* The host may have moved on meanwhile (a mistake, CLRSTATUS): then
-     * the state is its business, not the manifestation's. */
+    /* The host may have moved on meanwhile (CLRSTATUS, a new transfer):
+     * then this manifestation no longer counts and the state is left
+     * alone. A DfuSe leave still armed (a mere host mistake) does count. */
     if (d->state != UDFU_MANIFEST && d->state != UDFU_MANIFEST_SYNC) {
-        /* nothing */
-    } else if (d->flags & F_DFUSE_LEAVE) {
+        if (d->flags & F_LEAVE)
+            d->flags |= F_MANIFESTED;
+        return;
+    }
+    d->flags |= F_MANIFESTED;
+    if (d->flags & F_DFUSE_LEAVE) {
         /* leave() was armed when the check started */
     } else if (d->cfg->attributes & UDFU_ATTR_MANIFEST_TOLERANT) {
         if (d->state == UDFU_MANIFEST)

@@ -218,7 +218,9 @@ static int parse_entry(const char **s, uint32_t *addr, struct udfu_region *r)
     r->sector_size = size * mult;
     r->sector_count = (uint16_t)count;
     r->attr = (uint8_t)(*p++ - 'a' + 1);
-    if (r->sector_size > 0xFFFFFFFFu / count)
+    /* The region must end at or below 4 GiB. */
+    if (r->sector_size > 0xFFFFFFFFu / count ||
+        r->sector_size * count - 1u > 0xFFFFFFFFu - *addr)
         return UDFU_ERR_FORMAT;
     *addr += r->sector_size * count;
     *s = p;

@@ -158,6 +158,23 @@ TEST(mass_erase_with_nothing_erasable_erases_nothing)
     CHECK_EQ(F.erases, 0);
 }
 
+/* Finding (host side): udfu_mem_parse() accepts a layout string whose
+ * region runs past 0xFFFFFFFF ("/0xFFFFF000/04*011Kg"): parse_entry() in
+ * src/mem.c checks sector size x count against 32 bits, but not start +
+ * size. A device can hand the host such a string; udfu_mem_check() on the
+ * parsed map then accepts ranges that wrap. */
+TEST(layout_string_with_a_region_past_4gib_is_malformed)
+{
+    struct udfu_region r[4];
+    char name[32];
+    CHECK_EQ(udfu_mem_parse("@Flash /0xFFFFF000/04*011Kg", name, sizeof name, r, 4),
+             UDFU_ERR_FORMAT);
+    CHECK_EQ(udfu_mem_parse("@Flash /0xFFFFFF00/02*256 g", name, sizeof name, r, 4),
+             UDFU_ERR_FORMAT);
+    /* up to exactly 4 GiB is fine */
+    CHECK_EQ(udfu_mem_parse("@Flash /0xFFFFF000/04*001Kg", name, sizeof name, r, 4), 1);
+}
+
 int main(void)
 {
     RUN(erase_inside_the_bootloader_is_refused_without_erasing);
@@ -167,5 +184,6 @@ int main(void)
     RUN(address_that_wraps_past_4gib_is_refused_even_where_memory_is);
     RUN(mass_erase_spares_the_bootloader);
     RUN(mass_erase_with_nothing_erasable_erases_nothing);
+    RUN(layout_string_with_a_region_past_4gib_is_malformed);
     return test_summary();
 }

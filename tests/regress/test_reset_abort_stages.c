@@ -289,6 +289,48 @@ TEST(manifestation_ending_after_the_host_moved_on_leaves_the_state_alone)
     CHECK_EQ(F.leaves, 0);
 }
 
+/* Finding: a manifestation the host abandoned (a mistake, then CLRSTATUS)
+ * still marks the device "manifested" when it finishes, after the host has
+ * queued new work behind it; the next bus reset then leaves DFU mode into
+ * memory written or erased after that manifestation. */
+TEST(reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu)
+{
+    static uint8_t blk[FX_XFER];
+    uint8_t erase[5] = {0x41, 0x00, 0x40, 0x00, 0x08};
+    int i;
+    /* plain: manifestation started, host mistake, CLRSTATUS, a new block */
+    fx_init(&F, RG_CAN);
+    F.cfg.buffers = 2;
+    CHECK_EQ(rg_reach(&F, RG_ALT_PLAIN, UDFU_MANIFEST), UDFU_MANIFEST);
+    fx_req(&F, 0x21, UDFU_REQ_ABORT, 0, 0, NULL); /* illegal in dfuMANIFEST */
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL), 0);
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, FX_XFER, blk), FX_XFER);
+    for (i = 0; i < 5; i++) {
+        fx_advance(&F, 100);
+        fx_status(&F, NULL, NULL);
+    }
+    udfu_dfu_reset(&F.dfu);
+    fx_advance(&F, 5000);
+    CHECK_EQ(F.leaves, 0);
+    /* DfuSe: the leave's check started by a reset in dfuERROR, CLRSTATUS,
+     * then a page erase */
+    fx_init(&F, RG_CAN);
+    F.cfg.buffers = 2;
+    CHECK_EQ(rg_reach(&F, RG_ALT_DFUSE, UDFU_MANIFEST_SYNC), UDFU_MANIFEST_SYNC);
+    fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL); /* illegal: dfuERROR */
+    udfu_dfu_reset(&F.dfu);
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL), 0);
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, 5, erase), 5);
+    for (i = 0; i < 5; i++) {
+        fx_advance(&F, 100);
+        fx_status(&F, NULL, NULL);
+    }
+    CHECK_EQ(F.erases, 1);
+    udfu_dfu_reset(&F.dfu);
+    fx_advance(&F, 5000);
+    CHECK_EQ(F.leaves, 0);
+}
+
 /* Finding: a DfuSe leave (zero-length DNLOAD) survives a host mistake and
  * an alt change made in dfuERROR; the next bus reset then runs the leave on
  * the newly selected plain-DFU target and calls leave() with that target's
@@ -315,6 +357,7 @@ int main(void)
     RUN(reset_in_a_second_download_after_a_tolerant_manifestation_stays_in_dfu);
     RUN(clrstatus_after_manifestation_disarms_the_pending_leave);
     RUN(manifestation_ending_after_the_host_moved_on_leaves_the_state_alone);
+    RUN(reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu);
     RUN(alt_change_drops_a_pending_dfuse_leave);
     return test_summary();
 }

@@ -1,0 +1,47 @@
+/* Bug class (integrator side): a configuration check that is itself unsafe.
+ * udfu_util.h lets the integrator replace UDFU_ASSERT; one that logs and
+ * returns is legitimate, so the init functions must not dereference what
+ * they are about to reject. This test carries its own copy of the DFU core
+ * built with such an assert (tests/regress/CMakeLists.txt). */
+#include <string.h>
+
+#include "rg.h"
+#include "test.h"
+
+int rg_assert_failures;
+
+static struct fx F;
+
+/* Finding: udfu_dfu_init() dereferences cfg inside UDFU_ASSERT() before its
+ * own NULL check (src/dfu.c, the asserts at the top of udfu_dfu_init): with
+ * a logging assert, udfu_dfu_init(d, NULL) crashes instead of returning
+ * UDFU_ERR_INVAL. (cppcheck: nullPointerRedundantCheck.) */
+TEST(dfu_init_rejects_a_null_config_with_a_logging_assert)
+{
+    struct udfu_dfu d;
+    rg_assert_failures = 0;
+    CHECK_EQ(udfu_dfu_init(&d, NULL), UDFU_ERR_INVAL);
+    CHECK(rg_assert_failures > 0);
+}
+
+TEST(dfu_init_rejects_an_incomplete_config_with_a_logging_assert)
+{
+    struct udfu_dfu_cfg c;
+    struct udfu_dfu d;
+    fx_init(&F, RG_CAN);
+    c = F.cfg;
+    c.buffer = NULL;
+    rg_assert_failures = 0;
+    CHECK_EQ(udfu_dfu_init(&d, &c), UDFU_ERR_INVAL);
+    CHECK(rg_assert_failures > 0);
+    c = F.cfg;
+    c.prog = NULL;
+    CHECK_EQ(udfu_dfu_init(&d, &c), UDFU_ERR_INVAL);
+}
+
+int main(void)
+{
+    RUN(dfu_init_rejects_an_incomplete_config_with_a_logging_assert);
+    RUN(dfu_init_rejects_a_null_config_with_a_logging_assert);
+    return test_summary();
+}
