@@ -30,3 +30,12 @@ deps:
 
 clean:
 	rm -rf $(BUILD) build-*
+
+.PHONY: fuzz-long analyze
+# Long fuzzing runs (FUZZ_ARGS="-t 600" for 10 minutes per harness).
+fuzz-long:
+	@bash scripts/fuzz-long.sh $(FUZZ_ARGS)
+
+# cppcheck, clang-tidy and gcc -fanalyzer over src/ and ports/.
+analyze:
+	@bash scripts/static-analysis.sh

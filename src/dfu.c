@@ -259,11 +259,18 @@ static uint16_t reset_timeout(const struct udfu_dfu *d)
     return d->cfg->reset_timeout_ms ? d->cfg->reset_timeout_ms : 3000;
 }
 
-/* Starts the manifestation now, or once queued work has drained. */
+/* A check running with nothing queued behind it is the current one. */
+static int checking(const struct udfu_dfu *d)
+{
+    return d->op == OP_MANIFEST && d->next_op == OP_NONE;
+}
+
+/* Starts the manifestation now, or once queued work has drained (a check
+ * that runs before queued work does not vouch for what that work writes). */
 static void start_manifest(struct udfu_dfu *d)
 {
     if (d->op != OP_NONE) {
-        if (d->op != OP_MANIFEST)
+        if (!checking(d))
             d->flags |= F_MAN_REQ;
         return;
     }
@@ -276,7 +283,7 @@ static void start_manifest(struct udfu_dfu *d)
  * programming still in the pipeline is part of it. */
 static int getstatus_manifest(struct udfu_dfu *d)
 {
-    if (!(d->flags & (F_MANIFESTED | F_MAN_REQ)) && d->op != OP_MANIFEST) {
+    if (!(d->flags & (F_MANIFESTED | F_MAN_REQ)) && !checking(d)) {
         start_manifest(d);
         /* A DfuSe leave happens once the check is done and the host has
          * this reply (udfu_dfu_status_done), or after the reset timeout. */
@@ -496,6 +503,11 @@ int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt)
         return UDFU_ERR_INVAL;
     if (alt != d->alt) {
         select_alt(d, alt);
+        /* The image is committed and the device only waits for a reset:
+         * a host that reset the port itself (vhci-hcd never forwards it)
+         * re-selects the alt setting, which must not cancel the leave. */
+        if (d->state == UDFU_MANIFEST_WAIT_RESET)
+            return 0;
         udfu_dfu_cancel(d);
         d->flags &= (uint8_t)~(F_LEAVE | F_DFUSE_LEAVE | F_MANIFESTED);
         if (d->state != UDFU_DFU_ERROR)
@@ -592,7 +604,7 @@ static enum udfu_status op_status(uint8_t op, int err)
 /* The operation ended: on to the next state. */
 static void finish(struct udfu_dfu *d, int err)
 {
-    uint8_t op = d->op, cancelled = d->phase == PH_CANCEL;
+    uint8_t op = d->op, cancelled = d->phase == PH_CANCEL, queued = d->next_op != OP_NONE;
     d->op = OP_NONE;
     d->flags &= (uint8_t)~F_RUNNING;
     if (!cancelled && (err < 0 || op == OP_REFUSE)) {
@@ -610,7 +622,7 @@ static void finish(struct udfu_dfu *d, int err)
     } else if (d->flags & F_MAN_REQ) {
         start_manifest(d);
     }
-    if (op != OP_MANIFEST || cancelled)
+    if (op != OP_MANIFEST || cancelled || queued)
         return;
     /* The host may have moved on meanwhile (CLRSTATUS, a new transfer):
      * then this manifestation no longer counts and the state is left

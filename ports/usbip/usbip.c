@@ -152,7 +152,7 @@ int usbip_server_init(struct usbip_server *s, const struct usbip_dev_ops *ops, v
     memset(s, 0, sizeof(*s));
     s->ops = ops;
     s->ctx = ctx;
-    strcpy(s->busid, busid);
+    memcpy(s->busid, busid, strlen(busid) + 1); /* length checked above */
     s->listen_fd = -1;
     for (i = 0; i < USBIP_MAX_CONNS; i++)
         s->conns[i].fd = -1;

@@ -261,6 +261,22 @@ TEST(not_tolerant_leaves_on_bus_reset)
     CHECK_EQ(F.leaves, 1);
 }
 
+/* Over USB/IP the host's port reset is invisible; the kernel then
+ * re-selects the alt setting. That must not cancel the pending leave. */
+TEST(alt_reselected_in_wait_reset_keeps_the_leave)
+{
+    static uint8_t img[100];
+    uint32_t poll;
+    fx_init(&F, CAN);
+    CHECK_EQ(plain_download(&F, img, sizeof img), 0); /* on alt 1 */
+    CHECK_EQ(fx_status(&F, &poll, NULL), UDFU_MANIFEST);
+    fx_advance(&F, poll);
+    CHECK_EQ(fx_status(&F, NULL, NULL), UDFU_MANIFEST_WAIT_RESET);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, 0), 0);
+    fx_advance(&F, 500);
+    CHECK_EQ(F.leaves, 1);
+}
+
 TEST(manifest_failure_never_leaves)
 {
     static uint8_t img[100];
@@ -383,6 +399,7 @@ int main(void)
     RUN(upload_refused_without_can_upload);
     RUN(not_tolerant_waits_for_reset_then_leaves_by_itself);
     RUN(not_tolerant_leaves_on_bus_reset);
+    RUN(alt_reselected_in_wait_reset_keeps_the_leave);
     RUN(manifest_failure_never_leaves);
     RUN(bus_reset_mid_download_reports_errfirmware);
     RUN(reset_mid_download_finishes_acknowledged_work_and_guards_its_buffer);

@@ -53,7 +53,7 @@ static const struct udfu_target all_targets[FZ_MAX_TARGETS] = {
 };
 static const uint8_t orders[2][FZ_MAX_TARGETS] = {{0, 1, 2, 3}, {1, 3, 0, 2}};
 
-/* The first DfuSe target's writable test location, and the plain image. */
+/* Where the recovery check writes on the DfuSe target (erasable, writable). */
 #define REC_DFUSE_ADDR 0x08001400u
 
 /* ---- input ------------------------------------------------------------------ */
@@ -92,12 +92,7 @@ void fz_fail(const char *fmt, ...)
 /* FZ_TRACE=1 in the environment prints every action (to read a crash). */
 static int tracing = -1;
 
-static void trace(const struct fz *z, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void trace(const struct fz *z, const char *fmt, ...)
+void fz_trace(const struct fz *z, const char *fmt, ...)
 {
     va_list ap;
     if (tracing < 0)
@@ -353,11 +348,9 @@ static void cb_leave(void *ctx, uint32_t addr)
              "leave() to memory written after the last successful manifest()");
     if (t->dfuse)
         FZ_CHECK(addr == 0 || region_of(t, addr) >= 0, "leave to 0x%08x outside the map", addr);
-#ifndef FZ_EXPLORE_F2
     else
         FZ_CHECK(addr == 0, "plain DFU leave to 0x%08x", addr);
-#endif
-    trace(z, "leave(0x%08x)", addr);
+    fz_trace(z, "leave(0x%08x)", addr);
     z->leaves++;
     z->rebooted = 1;
     z->may_leave = 0;
@@ -433,14 +426,6 @@ int fz_init(struct fz *z, const struct fz_port *port, void *harness, struct fz_i
     xfer = xfer_sizes[b1 & 7];
     if (!xfer)
         xfer = (uint16_t)(1 + fz_u16(in) % FZ_XFER_MAX);
-#ifdef FZ_EXPLORE_F1
-#define FZ_MIN_XFER 4
-#endif
-#ifdef FZ_MIN_XFER
-    /* Exploration builds step around a finding that is not fixed yet. */
-    if (xfer < FZ_MIN_XFER)
-        xfer = FZ_MIN_XFER;
-#endif
     z->have_verify = !(b1 & 0x08);
     z->have_manifest = !(b1 & 0x10);
     z->have_unprotect = !(b1 & 0x20);
@@ -497,10 +482,6 @@ void fz_check_state(const struct fz *z)
     uint8_t st = udfu_dfu_state(&z->dfu), status = udfu_dfu_status(&z->dfu);
     FZ_CHECK(st >= UDFU_DFU_IDLE && st <= UDFU_DFU_ERROR, "state %u", st);
     FZ_CHECK(status <= UDFU_STATUS_ERR_STALLEDPKT, "status %u", status);
-#ifdef FZ_EXPLORE_F3
-    if (st == UDFU_MANIFEST_WAIT_RESET)
-        return;
-#endif
     FZ_CHECK(st == UDFU_DFU_ERROR || status == UDFU_STATUS_OK, "status %u in state %u", status,
              st);
 }
@@ -621,10 +602,10 @@ void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data,
 }
 
 /* After a data stage of the wrong length: refused, nothing queued. */
-void fz_check_bad_data(const struct fz *z, int ret, int busy_before)
+void fz_check_bad_data(const struct fz *z, int ret, int was_busy)
 {
     FZ_CHECK(ret < 0, "OUT data of the wrong length accepted");
-    FZ_CHECK(busy_before || !udfu_dfu_busy(&z->dfu), "OUT data of the wrong length queued work");
+    FZ_CHECK(was_busy || !udfu_dfu_busy(&z->dfu), "OUT data of the wrong length queued work");
 }
 
 int fz_in_buf(const struct fz *z, const uint8_t *p, uint32_t n)
@@ -718,12 +699,12 @@ static int xfer(struct fz *z, struct fz_xfer *x)
     int n;
     if (z->rebooted)
         z->port->reboot(z);
-    trace(z, "SETUP %02x %02x val %u idx %u len %u, %s, sent %u, data %02x %02x %02x %02x %02x",
+    fz_trace(z, "SETUP %02x %02x val %u idx %u len %u, %s, sent %u, data %02x %02x %02x %02x %02x",
           x->setup[0], x->setup[1], udfu_get16(x->setup + 2), udfu_get16(x->setup + 4),
           udfu_get16(x->setup + 6), stage_names[x->stage], x->out_sent, x->out[0], x->out[1],
           x->out[2], x->out[3], x->out[4]);
     n = z->port->xfer(z, x);
-    trace(z, "  -> %d", n);
+    fz_trace(z, "  -> %d", n);
     fz_check_state(z);
     return n;
 }
@@ -743,7 +724,7 @@ static void advance(struct fz *z, uint32_t ms)
     if (z->rebooted)
         z->port->reboot(z);
     z->now += ms;
-    trace(z, "task +%u ms", ms);
+    fz_trace(z, "task +%u ms", ms);
     z->port->task(z);
     fz_check_state(z);
 }
@@ -754,7 +735,7 @@ static void complete(struct fz *z, int err)
     if (!op)
         return;
     z->pending = 0;
-    trace(z, "complete '%c' with %d", op, err);
+    fz_trace(z, "complete '%c' with %d", op, err);
     if (op == 'p' && err == 0) {
         /* The buffer must still hold what was handed over. */
         FZ_CHECK(memcmp(z->pend_src, z->pend_snap, z->pend_len) == 0,
@@ -846,10 +827,6 @@ static void act_cmd(struct fz *z, struct fz_in *in)
         len = (uint16_t)(fz_u8(in) % 8);
         out_data[0] = fz_u8(in);
     }
-#ifdef FZ_EXPLORE_F4
-    if (len == 1 && out_data[0] == 0x41 && z->targets[z->dfu.alt] == &all_targets[2])
-        out_data[0] = 0;
-#endif
     mk_setup(x.setup, UDFU_RT_OUT, UDFU_REQ_DNLOAD, 0, 0, len);
     x.out = out_data;
     x.out_sent = len;
@@ -911,7 +888,7 @@ static void act_mode(struct fz *z, struct fz_in *in)
         z->async = !z->async;
     if (b & 2)
         z->fail_next = errs[(b >> 2) & 7];
-    trace(z, "mode async %d fail_next %d", z->async, z->fail_next);
+    fz_trace(z, "mode async %d fail_next %d", z->async, z->fail_next);
 }
 
 static void act_alt(struct fz *z, struct fz_in *in)
@@ -920,7 +897,7 @@ static void act_alt(struct fz *z, struct fz_in *in)
         z->port->reboot(z);
     {
         uint8_t alt = (uint8_t)(fz_u8(in) % (z->cfg.target_count + 1));
-        trace(z, "set alt %u", alt);
+        fz_trace(z, "set alt %u", alt);
         z->port->set_alt(z, alt);
     }
     fz_check_state(z);
@@ -931,7 +908,7 @@ static void act_stray(struct fz *z, struct fz_in *in)
     uint8_t b = fz_u8(in);
     if (z->rebooted)
         z->port->reboot(z);
-    trace(z, "stray %s", (b & 1) ? "status" : "data");
+    fz_trace(z, "stray %s", (b & 1) ? "status" : "data");
     if (b & 1)
         z->port->stray_status(z);
     else
@@ -943,7 +920,7 @@ static void act_reset(struct fz *z)
 {
     if (z->rebooted)
         z->port->reboot(z);
-    trace(z, "bus reset");
+    fz_trace(z, "bus reset");
     z->port->bus_reset(z);
     fz_check_state(z);
 }
@@ -1049,7 +1026,7 @@ static void recover(struct fz *z)
         alt = target_index(z, 0);
         dfuse = 0;
     }
-    trace(z, "---- recovery");
+    fz_trace(z, "---- recovery");
     z->recovering = 1;
     settle_all(z);
     act_reset(z);

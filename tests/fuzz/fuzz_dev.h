@@ -144,12 +144,20 @@ void fz_fail(const char *fmt, ...)
             fz_fail(__VA_ARGS__);                                                          \
     } while (0)
 
+/* With FZ_TRACE set in the environment, prints an action and the state. */
+void fz_trace(const struct fz *z, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Decodes the device configuration from the front of the input and
  * initialises z (instances included). Returns 0, or -1 if the input is too
  * short to say anything. */
 int fz_init(struct fz *z, const struct fz_port *port, void *harness, struct fz_in *in);
 /* (Re)creates the DFU instance over the same memory (a reboot). */
 void fz_dfu_init(struct fz *z);
+/* Frees what fz_init() allocated. */
 void fz_free(struct fz *z);
 
 /* Picks a data stage length (0, 1, 5, 6, around wTransferSize, 0xFFFF...). */
@@ -161,16 +169,19 @@ void fz_pick_stage(struct fz_in *in, struct fz_xfer *x, uint16_t w);
 /* Runs the rest of the input as host actions, then the recovery check. */
 void fz_run(struct fz *z, struct fz_in *in);
 
-/* Hooks for the ports, around the class request they deliver. */
+/* Call before delivering a SETUP: remembers the state, fills the idle
+ * transfer buffer with a canary. */
 void fz_before_setup(struct fz *z);
-/* Checks an IN reply of the DFU class (n bytes at data, n >= 0). */
+/* Checks the answer to an IN request (n: reply length at data, or < 0 if
+ * the device stalled). Requests not meant for the class must stall. */
 void fz_after_in(struct fz *z, const struct udfu_setup *s, const uint8_t *data, int n);
 /* Checks the device's answer to an OUT request (n: data stage length asked
  * for, or < 0 stalled). */
 void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data, int n);
 /* Checks the answer to an OUT data stage whose length differed from
- * wLength (ret: what the device returned). */
-void fz_check_bad_data(const struct fz *z, int ret, int busy_before);
+ * wLength (ret: what the device returned; was_busy: memory work was queued
+ * before the data stage). */
+void fz_check_bad_data(const struct fz *z, int ret, int was_busy);
 /* 1 if [p, p + n) lies inside the transfer buffer. */
 int fz_in_buf(const struct fz *z, const uint8_t *p, uint32_t n);
 /* Checks what must hold between any two host actions. */

@@ -331,6 +331,45 @@ TEST(reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu)
     CHECK_EQ(F.leaves, 0);
 }
 
+/* Finding: a DfuSe leave requested while an older, abandoned
+ * manifestation still runs with work queued behind it takes that old
+ * check as its own: the queued work (here a mass erase) runs after it and
+ * the device then leaves without checking again. */
+TEST(leave_never_counts_a_check_that_ran_before_queued_work)
+{
+    int i, manifests;
+    fx_init(&F, RG_CAN);
+    F.cfg.buffers = 2;
+    CHECK_EQ(rg_reach(&F, RG_ALT_DFUSE, UDFU_MANIFEST_SYNC), UDFU_MANIFEST_SYNC);
+    CHECK_EQ(fx_status(&F, NULL, NULL), UDFU_MANIFEST);
+    F.async = 1;
+    fx_task(&F); /* the leave's check (manifest) runs and stays pending */
+    CHECK(F.pending);
+    fx_req(&F, 0x21, UDFU_REQ_ABORT, 0, 0, NULL); /* illegal: dfuERROR */
+    fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL);
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, 1, "\x41"), 1); /* mass erase, queued */
+    fx_req(&F, 0x21, UDFU_REQ_ABORT, 0, 0, NULL); /* illegal in dfuDNLOAD-SYNC */
+    fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL);
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 2, 0, NULL), 0); /* leave, from dfuIDLE */
+    fx_finish(&F, 0); /* the old check ends */
+    fx_task(&F);
+    manifests = F.manifests;
+    for (i = 0; i < 100 && (F.pending || udfu_dfu_busy(&F.dfu)); i++) {
+        if (F.pending)
+            fx_finish(&F, 0);
+        fx_advance(&F, 100);
+    }
+    CHECK(F.erases > 0);
+    udfu_dfu_reset(&F.dfu);
+    for (i = 0; i < 10; i++) {
+        if (F.pending)
+            fx_finish(&F, 0);
+        fx_advance(&F, 1000);
+    }
+    /* leaving is fine, but only after a check of what the erase left */
+    CHECK(F.leaves == 0 || F.manifests > manifests);
+}
+
 /* Finding: a DfuSe leave (zero-length DNLOAD) survives a host mistake and
  * an alt change made in dfuERROR; the next bus reset then runs the leave on
  * the newly selected plain-DFU target and calls leave() with that target's
@@ -358,6 +397,7 @@ int main(void)
     RUN(clrstatus_after_manifestation_disarms_the_pending_leave);
     RUN(manifestation_ending_after_the_host_moved_on_leaves_the_state_alone);
     RUN(reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu);
+    RUN(leave_never_counts_a_check_that_ran_before_queued_work);
     RUN(alt_change_drops_a_pending_dfuse_leave);
     return test_summary();
 }
