@@ -56,7 +56,8 @@ for h in "${harnesses[@]}"; do
   rc=$?
   set -e
   # with -jobs the workers log to fuzz-<n>.log in the current directory
-  execs=$(cat "$log" fuzz-*.log 2>/dev/null | awk -F: '/stat::number_of_executed_units/ {s += $2} END {print s + 0}')
+  execs=$({ cat "$log"; cat fuzz-*.log 2>/dev/null || true; } |
+    awk -F: '/stat::number_of_executed_units/ {s += $NF} END {print s + 0}')
   rm -f fuzz-*.log
   if [ $rc -ne 0 ]; then
     status=1
