@@ -168,7 +168,9 @@ int udfu_dfuse_target(struct udfu_dfuse_writer *w, uint8_t alt, const char *name
     uint8_t *p;
     int ret;
 
-    if (w->targets == 0xFF || name_len >= TP_NAME_LEN)
+    /* 255 characters fill szTargetName with no NUL, which the reader
+     * accepts too: whatever reads must be writable again. */
+    if (w->targets == 0xFF || name_len > TP_NAME_LEN)
         return UDFU_ERR_INVAL;
     ret = dfuse_room(w, UDFU_DFUSE_TARGET_PREFIX_LEN);
     if (ret < 0)

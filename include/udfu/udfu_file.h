@@ -112,7 +112,8 @@ struct udfu_dfuse_writer {
     uint8_t targets;
 };
 int udfu_dfuse_begin(struct udfu_dfuse_writer *w, uint8_t *buf, size_t cap);
-/* name NULL: bTargetNamed 0; else at most 254 characters (INVAL beyond,
+/* name NULL: bTargetNamed 0; else at most 255 characters (255 fill the
+ * field with no terminating NUL, as the reader accepts; INVAL beyond,
  * and after 255 targets). */
 int udfu_dfuse_target(struct udfu_dfuse_writer *w, uint8_t alt, const char *name);
 /* INVAL before the first target. data (size bytes, NULL if 0) is copied

@@ -468,15 +468,15 @@ TEST(dfuse_writer_rejects_misuse)
 {
     static uint8_t buf[300 * 274];
     struct udfu_dfuse_writer w;
-    char name[256];
+    char name[257];
     int r = 0;
 
     CHECK_EQ(udfu_dfuse_begin(&w, buf, sizeof(buf)), 0);
     CHECK_EQ(udfu_dfuse_element(&w, 0, (const uint8_t *)"x", 1), UDFU_ERR_INVAL);
-    memset(name, 'n', 255);
-    name[255] = '\0';
+    memset(name, 'n', 256);
+    name[256] = '\0';
     CHECK_EQ(udfu_dfuse_target(&w, 0, name), UDFU_ERR_INVAL);
-    name[254] = '\0';
+    name[255] = '\0'; /* fills szTargetName exactly, no NUL: still readable */
     CHECK_EQ(udfu_dfuse_target(&w, 0, name), 0);
     CHECK_EQ(udfu_dfuse_element(&w, 0, NULL, 1), UDFU_ERR_INVAL);
     CHECK_EQ(udfu_dfuse_element(&w, 0, (const uint8_t *)"x", 0x80000000u), UDFU_ERR_INVAL);
