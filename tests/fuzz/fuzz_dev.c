@@ -56,28 +56,6 @@ static const uint8_t orders[2][FZ_MAX_TARGETS] = {{0, 1, 2, 3}, {1, 3, 0, 2}};
 /* Where the recovery check writes on the DfuSe target (erasable, writable). */
 #define REC_DFUSE_ADDR 0x08001400u
 
-/* ---- input ------------------------------------------------------------------ */
-
-uint8_t fz_u8(struct fz_in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-uint16_t fz_u16(struct fz_in *in)
-{
-    uint16_t v = fz_u8(in);
-    return (uint16_t)(v | fz_u8(in) << 8);
-}
-
-uint32_t fz_u32(struct fz_in *in)
-{
-    uint32_t v = fz_u16(in);
-    return v | (uint32_t)fz_u16(in) << 16;
-}
-
 void fz_fail(const char *fmt, ...)
 {
     va_list ap;

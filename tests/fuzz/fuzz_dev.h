@@ -34,15 +34,7 @@
 #define FZ_MAX_REGIONS 8
 #define FZ_XFER_MAX 4096u
 
-/* The fuzz input, consumed from the front. Reads past the end give 0. */
-struct fz_in {
-    const uint8_t *p;
-    size_t n;
-};
-
-uint8_t fz_u8(struct fz_in *in);
-uint16_t fz_u16(struct fz_in *in);
-uint32_t fz_u32(struct fz_in *in);
+#include "fuzz_in.h" /* struct fz_in, fz_u8/u16/u32 */
 
 /* A control transfer as the host performs it. */
 enum fz_stage {

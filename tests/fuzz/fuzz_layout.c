@@ -11,6 +11,7 @@
  * reference on addresses at and around every region edge. These checks
  * guard every erase and write the device does.
  */
+#include "fuzz_in.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,26 +30,6 @@
 
 #define MAXR 24
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint32_t u32(struct in *in)
-{
-    uint32_t v = u8(in);
-    v |= (uint32_t)u8(in) << 8;
-    v |= (uint32_t)u8(in) << 16;
-    return v | (uint32_t)u8(in) << 24;
-}
 
 /* ---- comparing maps ---------------------------------------------------------------- */
 
@@ -92,13 +73,13 @@ static void same_map(const struct udfu_region *a, int na, const struct udfu_regi
 
 /* ---- mode 0: parse ------------------------------------------------------------------- */
 
-static void parse_mode(struct in *in)
+static void parse_mode(struct fz_in *in)
 {
     static const size_t name_sizes[4] = {0, 1, 8, 256};
     static struct udfu_region r[MAXR], r2[MAXR * 700];
     static char name[256], name2[256];
-    size_t ns = name_sizes[u8(in) & 3], len;
-    int max = 1 + u8(in) % MAXR, n, n2, size;
+    size_t ns = name_sizes[fz_u8(in) & 3], len;
+    int max = 1 + fz_u8(in) % MAXR, n, n2, size;
     char *s, *out;
     len = in->n;
     s = malloc(len + 1);
@@ -178,9 +159,9 @@ static const struct udfu_region *ref_find(const struct udfu_target *t, uint32_t 
     return NULL;
 }
 
-static uint32_t pick_addr(struct in *in, const struct udfu_target *t)
+static uint32_t pick_addr(struct fz_in *in, const struct udfu_target *t)
 {
-    uint8_t b = u8(in);
+    uint8_t b = fz_u8(in);
     const struct udfu_region *r = &t->regions[(b >> 3) % t->region_count];
     uint64_t end = (uint64_t)r->start + (uint64_t)r->sector_size * r->sector_count;
     switch (b & 7) {
@@ -189,38 +170,38 @@ static uint32_t pick_addr(struct in *in, const struct udfu_target *t)
     case 2: return (uint32_t)end;
     case 3: return r->start - 1;
     case 4: return r->start + r->sector_size;
-    case 5: return (uint32_t)(end - 1 - u8(in));
-    default: return u32(in);
+    case 5: return (uint32_t)(end - 1 - fz_u8(in));
+    default: return fz_u32(in);
     }
 }
 
-static uint32_t pick_len(struct in *in)
+static uint32_t pick_len(struct fz_in *in)
 {
-    uint8_t b = u8(in);
+    uint8_t b = fz_u8(in);
     switch (b & 3) {
     case 0: return b >> 2;
-    case 1: return (uint32_t)u8(in) << 8 | u8(in);
+    case 1: return (uint32_t)fz_u8(in) << 8 | fz_u8(in);
     case 2: return 0xFFFFFFFFu - (b >> 2);
-    default: return u32(in);
+    default: return fz_u32(in);
     }
 }
 
-static void map_mode(struct in *in)
+static void map_mode(struct fz_in *in)
 {
     static struct udfu_region r[MAXR], r2[MAXR * 700];
     static char name2[256];
     static const uint32_t sectors[8] = {1, 16, 512, 1024, 2048, 128 * 1024, 1024 * 1024, 0};
     struct udfu_target t;
-    uint64_t a = u32(in);
-    int n = 0, i, n2, size, ret, want = 1 + u8(in) % MAXR;
+    uint64_t a = fz_u32(in);
+    int n = 0, i, n2, size, ret, want = 1 + fz_u8(in) % MAXR;
     char *out;
     while (n < want && in->n) {
-        uint8_t b = u8(in), c = u8(in);
+        uint8_t b = fz_u8(in), c = fz_u8(in);
         uint32_t sector = sectors[b & 7], count;
         uint64_t span;
         if (!sector)
-            sector = 1 + (u32(in) & 0x00FFFFFF);
-        count = 1 + (c & 0x80 ? (uint32_t)u8(in) << 8 | u8(in) : c & 0x7F);
+            sector = 1 + (fz_u32(in) & 0x00FFFFFF);
+        count = 1 + (c & 0x80 ? (uint32_t)fz_u8(in) << 8 | fz_u8(in) : c & 0x7F);
         if (count > 0xFFFF)
             count = 0xFFFF;
         span = (uint64_t)sector * count;
@@ -233,9 +214,9 @@ static void map_mode(struct in *in)
         r[n].sector_count = (uint16_t)count;
         r[n].attr = (uint8_t)(1 + (b >> 3) % 7);
         r[n].erase_ms = (uint16_t)(b >> 1);
-        r[n].prog_us_per_kib = (b & 0x40) ? u32(in) : c;
+        r[n].prog_us_per_kib = (b & 0x40) ? fz_u32(in) : c;
         n++;
-        a += span + ((b & 0x80) ? u8(in) * (uint64_t)sector : 0);
+        a += span + ((b & 0x80) ? fz_u8(in) * (uint64_t)sector : 0);
         if (a >= 0x100000000ull)
             break;
     }
@@ -247,7 +228,7 @@ static void map_mode(struct in *in)
     t.dfuse = 1;
 
     /* The layout string: into a buffer of any size, never past it. */
-    size = (int)(u8(in) % 4 ? 4096 : u8(in));
+    size = (int)(fz_u8(in) % 4 ? 4096 : fz_u8(in));
     out = malloc(size ? (size_t)size : 1);
     CHECK(out != NULL, "out of memory");
     ret = udfu_mem_layout(&t, out, (size_t)size);
@@ -263,7 +244,7 @@ static void map_mode(struct in *in)
     /* Every check the device relies on agrees with the reference. */
     for (i = 0; i < 16 && in->n; i++) {
         uint32_t addr = pick_addr(in, &t), len = pick_len(in), start = 0, ssize = 0;
-        uint8_t need = (uint8_t)(1 + u8(in) % 7);
+        uint8_t need = (uint8_t)(1 + fz_u8(in) % 7);
         const struct udfu_region *f = udfu_mem_find(&t, addr);
         int got = udfu_mem_check(&t, addr, len, need), want = ref_check(&t, addr, len, need);
         CHECK(f == ref_find(&t, addr), "find(0x%08x)", addr);
@@ -284,7 +265,7 @@ static void map_mode(struct in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct in in;
+    struct fz_in in;
     if (size < 1)
         return 0;
     in.p = data + 1;

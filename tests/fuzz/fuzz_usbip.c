@@ -15,6 +15,7 @@
  * to forget every URB it holds before the session ends. LeakSanitizer
  * checks that nothing is leaked when the server closes.
  */
+#include "fuzz_in.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,26 +34,6 @@
 #define MAX_MODEL_URBS 96
 #define BUSID "1-1"
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint32_t u32(struct in *in)
-{
-    uint32_t v = u8(in);
-    v |= (uint32_t)u8(in) << 8;
-    v |= (uint32_t)u8(in) << 16;
-    return v | (uint32_t)u8(in) << 24;
-}
 
 /* The client's view of one URB it submitted. */
 struct murb {
@@ -312,15 +293,15 @@ static void drain_all(void)
 static uint8_t msg[USBIP_HDR_LEN + USBIP_MAX_URB_LEN + 64];
 
 /* Feeds len bytes of msg in fragments; returns the last feed's result. */
-static int feed(struct in *in, int i, size_t len)
+static int feed(struct fz_in *in, int i, size_t len)
 {
     size_t off = 0;
     int r = 0;
-    uint8_t parts = u8(in) & 3;
+    uint8_t parts = fz_u8(in) & 3;
     while (off < len && r == 0) {
         size_t n = len - off;
         if (parts && n > 1) {
-            n = 1 + (size_t)(u32(in) % n);
+            n = 1 + (size_t)(fz_u32(in) % n);
             parts--;
         }
         r = usbip_server_feed(&S, ids[i], msg + off, n);
@@ -338,14 +319,14 @@ static void expect_drop(int i, int r)
     close_model(m);
 }
 
-static void act_op(struct in *in, int i)
+static void act_op(struct fz_in *in, int i)
 {
     struct mconn *m = &M[i];
-    uint8_t b = u8(in);
+    uint8_t b = fz_u8(in);
     size_t len = USBIP_OP_HDR_LEN;
     int r, busy, good_version = !(b & 0x80) || (b & 0x40);
     memset(msg, 0, USBIP_IMPORT_REQ_LEN);
-    usbip_put16(msg, good_version ? USBIP_VERSION : (uint16_t)u32(in));
+    usbip_put16(msg, good_version ? USBIP_VERSION : (uint16_t)fz_u32(in));
     if (b & 1) {
         usbip_put16(msg + 2, USBIP_OP_REQ_IMPORT);
         len = USBIP_IMPORT_REQ_LEN;
@@ -354,7 +335,7 @@ static void act_op(struct in *in, int i)
         else
             memset(msg + 8, (b & 4) ? 0x31 : 0, USBIP_BUSID_LEN); /* unterminated or empty */
     } else {
-        uint16_t code = (b & 2) ? USBIP_OP_REQ_DEVLIST : (uint16_t)u32(in);
+        uint16_t code = (b & 2) ? USBIP_OP_REQ_DEVLIST : (uint16_t)fz_u32(in);
         if (code == USBIP_OP_REQ_IMPORT)
             code++; /* an import needs its 40 bytes: that is the other branch */
         usbip_put16(msg + 2, code);
@@ -384,34 +365,34 @@ static void act_op(struct in *in, int i)
     }
 }
 
-static void act_submit(struct in *in, int i)
+static void act_submit(struct fz_in *in, int i)
 {
     struct mconn *m = &M[i];
-    uint8_t b = u8(in), c = u8(in);
-    uint32_t dir = (b & 1) ? USBIP_DIR_IN : USBIP_DIR_OUT, ep = 0, len, npk = 0, seq = u32(in);
+    uint8_t b = fz_u8(in), c = fz_u8(in);
+    uint32_t dir = (b & 1) ? USBIP_DIR_IN : USBIP_DIR_OUT, ep = 0, len, npk = 0, seq = fz_u32(in);
     size_t total;
     int r, bad;
     static const uint32_t lens[8] = {0, 6, 8, 64, 1024, 4096, USBIP_MAX_URB_LEN, 0};
     len = lens[(b >> 1) & 7];
     if (((b >> 1) & 7) == 7)
-        len = (c & 1) ? USBIP_MAX_URB_LEN + 1 + (u32(in) & 0xFFFF) : (u32(in) & 0x1FFF);
+        len = (c & 1) ? USBIP_MAX_URB_LEN + 1 + (fz_u32(in) & 0xFFFF) : (fz_u32(in) & 0x1FFF);
     if (c & 2)
-        dir = u32(in);
+        dir = fz_u32(in);
     if (c & 4)
-        ep = u32(in) & 0x1F;
+        ep = fz_u32(in) & 0x1F;
     if (c & 8)
-        npk = (c & 0x10) ? 0xFFFFFFFFu : u32(in);
+        npk = (c & 0x10) ? 0xFFFFFFFFu : fz_u32(in);
     memset(msg, 0, USBIP_HDR_LEN);
     usbip_put32(msg, USBIP_CMD_SUBMIT);
     usbip_put32(msg + 4, seq);
     usbip_put32(msg + 8, 0x00010002);
     usbip_put32(msg + 0x0C, dir);
     usbip_put32(msg + 0x10, ep);
-    usbip_put32(msg + 0x14, u32(in));
+    usbip_put32(msg + 0x14, fz_u32(in));
     usbip_put32(msg + 0x18, len);
     usbip_put32(msg + 0x20, npk);
     msg[USBIP_SETUP_OFF] = dir == USBIP_DIR_IN ? 0xA1 : 0x21;
-    msg[USBIP_SETUP_OFF + 1] = u8(in);
+    msg[USBIP_SETUP_OFF + 1] = fz_u8(in);
     bad = dir > 1 || ep > 15 || len > USBIP_MAX_URB_LEN || (npk != 0 && npk != 0xFFFFFFFFu) ||
           m->nurbs >= USBIP_MAX_URBS;
     total = USBIP_HDR_LEN + (dir == USBIP_DIR_OUT && len <= USBIP_MAX_URB_LEN ? len : 0);
@@ -436,17 +417,17 @@ static void act_submit(struct in *in, int i)
         expect_drop(i, r);
 }
 
-static void act_unlink(struct in *in, int i)
+static void act_unlink(struct fz_in *in, int i)
 {
     struct mconn *m = &M[i];
-    uint8_t b = u8(in);
-    uint32_t seq = u32(in), victim;
+    uint8_t b = fz_u8(in);
+    uint32_t seq = fz_u32(in), victim;
     int32_t status = 0;
     int k;
     if (m->nurbs && (b & 1))
         victim = m->urbs[(b >> 1) % m->nurbs].seq;
     else
-        victim = u32(in);
+        victim = fz_u32(in);
     if (!m->tainted && m->phase == USBIP_CONN_URB) {
         /* the first URB with that seq that the device has not completed */
         for (k = 0; k < m->nurbs; k++) {
@@ -469,11 +450,11 @@ static void act_unlink(struct in *in, int i)
         expect_drop(i, k);
 }
 
-static void act_raw(struct in *in, int i)
+static void act_raw(struct fz_in *in, int i)
 {
-    size_t n = u8(in), k;
+    size_t n = fz_u8(in), k;
     for (k = 0; k < n && in->n; k++)
-        msg[k] = u8(in);
+        msg[k] = fz_u8(in);
     M[i].tainted = 1;
     usbip_server_feed(&S, ids[i], msg, k);
 }
@@ -495,15 +476,15 @@ static void sync_model(void)
           usbip_server_attached(&S), D.attached);
 }
 
-static void act_device(struct in *in)
+static void act_device(struct fz_in *in)
 {
-    uint8_t b = u8(in);
+    uint8_t b = fz_u8(in);
     struct mconn *m = session_model();
     switch (b & 3) {
     case 0:
     case 1:
-        D.status = (b & 4) ? (int32_t)u32(in) : 0;
-        D.actual = (b & 8) ? u32(in) : 0xFFFFFFFFu;
+        D.status = (b & 4) ? (int32_t)fz_u32(in) : 0;
+        D.actual = (b & 8) ? fz_u32(in) : 0xFFFFFFFFu;
         D.fill = b;
         dev_complete();
         break;
@@ -523,9 +504,9 @@ static void act_device(struct in *in)
     }
 }
 
-static void act_conn(struct in *in)
+static void act_conn(struct fz_in *in)
 {
-    uint8_t b = u8(in);
+    uint8_t b = fz_u8(in);
     int i = b % USBIP_MAX_CONNS;
     if (b & 0x80) {
         if (ids[i] >= 0) {
@@ -549,7 +530,7 @@ static void act_conn(struct in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct in in;
+    struct fz_in in;
     int i, steps = 0;
     in.p = data;
     in.n = size;
@@ -562,7 +543,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     M[0].open = 1;
     M[0].phase = USBIP_CONN_OP;
     while (in.n && steps++ < 512) {
-        uint8_t op = u8(&in);
+        uint8_t op = fz_u8(&in);
         int c = (op >> 4) % USBIP_MAX_CONNS;
         switch (op & 7) {
         case 0: act_conn(&in); break;
