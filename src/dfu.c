@@ -13,6 +13,11 @@
 
 #define R(x) (1u << (x))
 #define R_QUERY (R(UDFU_REQ_GETSTATUS) | R(UDFU_REQ_GETSTATE))
+#if UDFU_CFG_UPLOAD
+#define R_UPLOAD R(UDFU_REQ_UPLOAD)
+#else
+#define R_UPLOAD 0u
+#endif
 
 /* Which requests each DFU-mode state accepts (DFU 1.1 A.2). dfuDNBUSY and
  * dfuMANIFEST accept nothing until their poll timeout has passed, at
@@ -20,22 +25,38 @@
  * answers status queries because dfu-util reads the state to know it must
  * reset the device. */
 static const uint8_t legal[UDFU_STATE_COUNT] = {
-    [UDFU_DFU_IDLE] = R_QUERY | R(UDFU_REQ_DNLOAD) | R(UDFU_REQ_UPLOAD) | R(UDFU_REQ_ABORT),
+    [UDFU_DFU_IDLE] = R_QUERY | R(UDFU_REQ_DNLOAD) | R_UPLOAD | R(UDFU_REQ_ABORT),
     [UDFU_DNLOAD_SYNC] = R_QUERY,
     [UDFU_DNLOAD_IDLE] = R_QUERY | R(UDFU_REQ_DNLOAD) | R(UDFU_REQ_ABORT),
     [UDFU_MANIFEST_SYNC] = R_QUERY,
     [UDFU_MANIFEST_WAIT_RESET] = R_QUERY,
-    [UDFU_UPLOAD_IDLE] = R_QUERY | R(UDFU_REQ_UPLOAD) | R(UDFU_REQ_ABORT),
+    [UDFU_UPLOAD_IDLE] = R_QUERY | R_UPLOAD | R(UDFU_REQ_ABORT),
     [UDFU_DFU_ERROR] = R_QUERY | R(UDFU_REQ_CLRSTATUS),
 };
 
 uint16_t udfu_dfu_bcd(const struct udfu_dfu_cfg *cfg)
 {
+#if UDFU_CFG_PLAIN && UDFU_CFG_DFUSE
     uint8_t i;
     for (i = 0; i < cfg->target_count; i++)
         if (cfg->targets[i].dfuse)
             return UDFU_BCD_DFUSE;
     return UDFU_BCD_DFU;
+#else
+    (void)cfg;
+    return UDFU_CFG_DFUSE ? UDFU_BCD_DFUSE : UDFU_BCD_DFU;
+#endif
+}
+
+/* Plain offsets start over (a new image). */
+static void restart_image(struct udfu_dfu *d)
+{
+#if UDFU_CFG_PLAIN
+    d->offset = 0;
+    d->erased_end = 0;
+#else
+    (void)d;
+#endif
 }
 
 /* Back to dfuIDLE with no transfer context: plain offsets start over. The
@@ -45,8 +66,7 @@ static void to_idle(struct udfu_dfu *d)
 {
     d->state = UDFU_DFU_IDLE;
     d->status = UDFU_STATUS_OK;
-    d->offset = 0;
-    d->erased_end = 0;
+    restart_image(d);
     /* The host starts over: a leave it asked for earlier no longer holds. */
     d->flags &= (uint8_t)~(F_OUT | F_FRESH | F_DFUSE_LEAVE | F_LEAVE | F_MANIFESTED | F_MAN_REQ);
 }
@@ -55,7 +75,23 @@ static void to_idle(struct udfu_dfu *d)
 static void select_alt(struct udfu_dfu *d, uint8_t alt)
 {
     d->alt = alt;
+#if UDFU_CFG_DFUSE
     d->addr = dfu_target(d)->regions[0].start;
+#endif
+}
+
+/* Every target speaks a protocol compiled in. */
+static int targets_ok(const struct udfu_dfu_cfg *cfg)
+{
+#if UDFU_CFG_PLAIN && UDFU_CFG_DFUSE
+    (void)cfg;
+#else
+    uint8_t i;
+    for (i = 0; i < cfg->target_count; i++)
+        if (cfg->targets[i].dfuse != UDFU_CFG_DFUSE)
+            return 0;
+#endif
+    return 1;
 }
 
 int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
@@ -63,8 +99,9 @@ int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
     /* One expression, short-circuited: an integrator's UDFU_ASSERT that
      * logs and returns must not make us dereference a NULL cfg. */
     int ok = d && cfg && cfg->targets && cfg->target_count && cfg->buffer &&
-             cfg->transfer_size && cfg->buffers <= 2 && cfg->read && cfg->erase && cfg->prog &&
-             cfg->leave;
+             cfg->transfer_size && cfg->buffers <= (UDFU_CFG_PIPELINE ? 2 : 1) &&
+             (cfg->read || !UDFU_CFG_UPLOAD) && cfg->erase && cfg->prog && cfg->leave &&
+             targets_ok(cfg);
     UDFU_ASSERT(ok);
     if (!ok)
         return UDFU_ERR_INVAL;
@@ -77,21 +114,24 @@ int udfu_dfu_init(struct udfu_dfu *d, const struct udfu_dfu_cfg *cfg)
 
 int udfu_dfu_busy(const struct udfu_dfu *d)
 {
-    return d->op != OP_NONE || d->next_op != OP_NONE;
+    return d->op != OP_NONE || dfu_next_op(d) != OP_NONE;
 }
 
 /* Whether a DNLOAD can be taken now: a buffer is free and the queue has
  * room (the running operation may still use the other buffer). */
 static int can_accept(const struct udfu_dfu *d)
 {
-    return d->op == OP_NONE || (d->cfg->buffers > 1 && d->next_op == OP_NONE);
+    return d->op == OP_NONE ||
+           (UDFU_CFG_PIPELINE && d->cfg->buffers > 1 && dfu_next_op(d) == OP_NONE);
 }
 
 void udfu_dfu_cancel(struct udfu_dfu *d)
 {
+#if UDFU_CFG_PIPELINE
     d->next_op = OP_NONE;
+#endif
     d->flags &= (uint8_t)~F_MAN_REQ;
-    if (d->flags & F_RUNNING)
+    if (dfu_running(d))
         d->phase = PH_CANCEL;
     else
         d->op = OP_NONE;
@@ -129,14 +169,19 @@ void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr)
         d->op = op;
         d->op_addr = addr;
         d->op_len = d->in_len;
+#if UDFU_CFG_PIPELINE
         d->op_buf = d->in_buf;
+#endif
         d->phase = PH_ERASE;
-    } else {
+    }
+#if UDFU_CFG_PIPELINE
+    else {
         d->next_op = op;
         d->next_addr = addr;
         d->next_len = d->in_len;
         d->next_buf = d->in_buf;
     }
+#endif
     d->state = UDFU_DNLOAD_SYNC;
     d->flags |= F_FRESH;
 }
@@ -165,25 +210,32 @@ static uint32_t sector_erase_ms(const struct udfu_target *t, uint32_t addr)
 static uint32_t op_estimate(const struct udfu_dfu *d)
 {
     const struct udfu_target *t = dfu_target(d);
-    uint32_t base = t->regions[0].start, ms = 0, a, start, size;
+    uint32_t ms = 0, start, size;
+#if UDFU_CFG_PLAIN
+    uint32_t base = t->regions[0].start, a;
+#endif
     switch (d->op) {
     case OP_DNLOAD:
+#if UDFU_CFG_PLAIN
         /* Plain targets erase sectors as the image reaches them. */
-        for (a = d->erased_end; !t->dfuse && d->phase == PH_ERASE && a < d->offset;
+        for (a = d->erased_end; !dfu_dfuse(d) && d->phase == PH_ERASE && a < d->offset;
              a = start + size - base) {
             if (udfu_mem_sector(t, base + a, &start, &size))
                 break;
             ms += sector_erase_ms(t, start);
         }
+#endif
         if (d->phase <= PH_PROG)
             ms += udfu_mem_prog_ms(t, d->op_addr, d->op_len);
         break;
+#if UDFU_CFG_DFUSE
     case OP_ERASE:
     case OP_MASS:
-        if (d->phase == PH_ERASE && !(d->flags & F_RUNNING) &&
+        if (d->phase == PH_ERASE && !dfu_running(d) &&
             udfu_dfuse_next_erasable(t, d->op_addr, &start, &size))
             ms = sector_erase_ms(t, start);
         break;
+#endif
     case OP_MANIFEST:
     case OP_UNPROTECT:
         if (d->phase == PH_ERASE)
@@ -200,11 +252,13 @@ static uint32_t op_estimate(const struct udfu_dfu *d)
  * (dfu-util gives up after 100 zero timeouts in a row). */
 static uint32_t poll_ms(const struct udfu_dfu *d)
 {
-    uint32_t ms = op_estimate(d), done;
-    if (d->flags & F_RUNNING) {
-        done = d->now - d->op_started;
+    uint32_t ms = op_estimate(d);
+#if UDFU_CFG_ASYNC
+    if (dfu_running(d)) {
+        uint32_t done = d->now - d->op_started;
         ms += done < d->op_step_ms ? d->op_step_ms - done : 1;
     }
+#endif
     return ms;
 }
 
@@ -213,8 +267,10 @@ static uint32_t poll_ms(const struct udfu_dfu *d)
 static uint32_t pipe_ms(const struct udfu_dfu *d)
 {
     uint32_t ms = poll_ms(d);
+#if UDFU_CFG_PIPELINE
     if (d->next_op == OP_DNLOAD)
         ms += udfu_mem_prog_ms(dfu_target(d), d->next_addr, d->next_len);
+#endif
     if (d->flags & F_MAN_REQ)
         ms += d->cfg->manifest_ms;
     return ms;
@@ -262,7 +318,7 @@ static uint16_t reset_timeout(const struct udfu_dfu *d)
 /* A check running with nothing queued behind it is the current one. */
 static int checking(const struct udfu_dfu *d)
 {
-    return d->op == OP_MANIFEST && d->next_op == OP_NONE;
+    return d->op == OP_MANIFEST && dfu_next_op(d) == OP_NONE;
 }
 
 /* Starts the manifestation now, or once queued work has drained (a check
@@ -297,8 +353,7 @@ static int getstatus_manifest(struct udfu_dfu *d)
     /* Done, and manifestation tolerant (else we would be in WAIT-RESET).
      * F_MANIFESTED stays: a bus reset now starts the new image. */
     d->state = UDFU_DFU_IDLE;
-    d->offset = 0;
-    d->erased_end = 0;
+    restart_image(d);
     return reply_status(d, 0);
 }
 
@@ -338,11 +393,11 @@ static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
         /* End of download: manifestation, or a DfuSe leave. DfuSe leaves
          * from dfuIDLE too: `dfu-util -s :leave -D file.dfu` sends ABORT,
          * then the zero-length DNLOAD, as ST's bootloaders accept. */
-        if (d->state != UDFU_DNLOAD_IDLE && !dfu_target(d)->dfuse)
+        if (d->state != UDFU_DNLOAD_IDLE && !dfu_dfuse(d))
             return udfu_dfu_illegal(d);
         d->state = UDFU_MANIFEST_SYNC;
         d->flags &= (uint8_t)~F_MANIFESTED;
-        if (dfu_target(d)->dfuse)
+        if (dfu_dfuse(d))
             d->flags |= F_DFUSE_LEAVE;
         return 0;
     }
@@ -353,11 +408,14 @@ static int req_dnload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
     d->flags |= F_OUT;
     d->in_len = req->wLength;
     d->in_block = req->wValue;
+#if UDFU_CFG_PIPELINE
     d->in_buf = d->op == OP_NONE ? 0 : (uint8_t)(d->op_buf ^ 1u);
-    *data = dfu_buf(d, d->in_buf);
+#endif
+    *data = dfu_buf(d, DFU_IN_BUF(d));
     return req->wLength;
 }
 
+#if UDFU_CFG_PLAIN
 /* Plain DFU 1.1: the image is written from the target's first address on;
  * the block number is not trusted (it wraps at 16 bits). */
 static void plain_dnload(struct udfu_dfu *d, uint16_t len)
@@ -374,14 +432,21 @@ static void plain_dnload(struct udfu_dfu *d, uint16_t len)
     d->offset += len;
     udfu_dfu_queue(d, OP_DNLOAD, addr);
 }
+#else
+static void plain_dnload(struct udfu_dfu *d, uint16_t len)
+{
+    (void)d;
+    (void)len;
+}
+#endif
 
 int udfu_dfu_data(struct udfu_dfu *d, uint16_t len)
 {
     if (!(d->flags & F_OUT) || len != d->in_len)
         return udfu_dfu_illegal(d);
     d->flags &= (uint8_t)~F_OUT;
-    if (dfu_target(d)->dfuse)
-        udfu_dfuse_dnload(d, dfu_buf(d, d->in_buf), d->in_block, len);
+    if (dfu_dfuse(d))
+        udfu_dfuse_dnload(d, dfu_buf(d, DFU_IN_BUF(d)), d->in_block, len);
     else
         plain_dnload(d, len);
     /* Only a malformed command stalls here; other refusals are reported
@@ -389,6 +454,8 @@ int udfu_dfu_data(struct udfu_dfu *d, uint16_t len)
     return d->state == UDFU_DFU_ERROR ? UDFU_ERR_STALL : 0;
 }
 
+#if UDFU_CFG_UPLOAD
+#if UDFU_CFG_PLAIN
 /* Plain DFU 1.1 upload: consecutive blocks from the target's start; a short
  * block (possibly empty) ends it. */
 static int plain_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
@@ -412,6 +479,16 @@ static int plain_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_
     *data = d->cfg->buffer;
     return (int)n;
 }
+#else
+/* No plain targets: never called (dfu_dfuse() is constant 1). */
+static int plain_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
+{
+    (void)d;
+    (void)req;
+    (void)data;
+    return UDFU_ERR_STALL;
+}
+#endif
 
 static int req_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
 {
@@ -420,10 +497,11 @@ static int req_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
     if (!(c->attributes & UDFU_ATTR_CAN_UPLOAD) || req->wLength == 0 ||
         req->wLength > c->transfer_size || udfu_dfu_busy(d))
         return udfu_dfu_illegal(d);
-    if (dfu_target(d)->dfuse)
+    if (dfu_dfuse(d))
         return udfu_dfuse_upload(d, req, data);
     return plain_upload(d, req, data);
 }
+#endif
 
 int udfu_dfu_setup(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
 {
@@ -450,8 +528,10 @@ int udfu_dfu_setup(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **d
     switch (r) {
     case UDFU_REQ_DNLOAD:
         return req_dnload(d, req, data);
+#if UDFU_CFG_UPLOAD
     case UDFU_REQ_UPLOAD:
         return req_upload(d, req, data);
+#endif
     case UDFU_REQ_GETSTATUS:
         n = req_getstatus(d);
         break;
@@ -524,8 +604,10 @@ static int step_dnload(struct udfu_dfu *d, uint32_t *ms)
 {
     const struct udfu_dfu_cfg *c = d->cfg;
     const struct udfu_target *t = dfu_target(d);
+    const uint8_t *buf = dfu_buf(d, DFU_OP_BUF(d));
+#if UDFU_CFG_PLAIN
     uint32_t base = t->regions[0].start, start, size;
-    while (d->phase == PH_ERASE && !t->dfuse && d->erased_end < d->offset &&
+    while (d->phase == PH_ERASE && !dfu_dfuse(d) && d->erased_end < d->offset &&
            !udfu_mem_sector(t, base + d->erased_end, &start, &size)) {
         d->erased_end = start + size - base;
         if (udfu_mem_find(t, start)->attr & UDFU_MEM_ERASE) {
@@ -533,23 +615,27 @@ static int step_dnload(struct udfu_dfu *d, uint32_t *ms)
             return c->erase(c->context, d->alt, start, size);
         }
     }
+#endif
     if (d->phase <= PH_PROG) {
         d->phase = PH_VERIFY;
         *ms = udfu_mem_prog_ms(t, d->op_addr, d->op_len);
-        return c->prog(c->context, d->alt, d->op_addr, dfu_buf(d, d->op_buf), d->op_len);
+        return c->prog(c->context, d->alt, d->op_addr, buf, d->op_len);
     }
     d->phase = PH_END;
-    return c->verify(c->context, d->alt, d->op_addr, dfu_buf(d, d->op_buf), d->op_len);
+    return c->verify(c->context, d->alt, d->op_addr, buf, d->op_len);
 }
 
 static int step(struct udfu_dfu *d, uint32_t *ms)
 {
     const struct udfu_dfu_cfg *c = d->cfg;
+#if UDFU_CFG_DFUSE
     const struct udfu_target *t = dfu_target(d);
     uint32_t start, size;
+#endif
     switch (d->op) {
     case OP_DNLOAD:
         return step_dnload(d, ms);
+#if UDFU_CFG_DFUSE
     case OP_ERASE:
     case OP_MASS:
         if (!udfu_dfuse_next_erasable(t, d->op_addr, &start, &size)) {
@@ -562,25 +648,29 @@ static int step(struct udfu_dfu *d, uint32_t *ms)
             d->phase = PH_END;
         *ms = sector_erase_ms(t, start);
         return c->erase(c->context, d->alt, start, size);
+#endif
     case OP_MANIFEST:
         d->phase = PH_END;
         *ms = c->manifest_ms;
         return c->manifest ? c->manifest(c->context, d->alt) : 0;
-    case OP_REFUSE:
-        d->phase = PH_END;
-        return 0;
-    default: /* OP_UNPROTECT */
+#if UDFU_CFG_DFUSE
+    case OP_UNPROTECT:
         d->phase = PH_END;
         *ms = c->manifest_ms;
         return c->unprotect(c->context, d->alt);
+#endif
+    default: /* OP_REFUSE */
+        d->phase = PH_END;
+        return 0;
     }
 }
 
 /* Whether the operation still has a step to issue. */
 static int more(const struct udfu_dfu *d)
 {
-    const struct udfu_target *t = dfu_target(d);
+#if UDFU_CFG_DFUSE
     uint32_t start, size;
+#endif
     switch (d->phase) {
     case PH_END:
     case PH_CANCEL:
@@ -588,7 +678,12 @@ static int more(const struct udfu_dfu *d)
     case PH_VERIFY:
         return d->cfg->verify != NULL;
     default:
-        return d->op != OP_MASS || udfu_dfuse_next_erasable(t, d->op_addr, &start, &size);
+#if UDFU_CFG_DFUSE
+        return d->op != OP_MASS ||
+               udfu_dfuse_next_erasable(dfu_target(d), d->op_addr, &start, &size);
+#else
+        return 1;
+#endif
     }
 }
 
@@ -604,22 +699,25 @@ static enum udfu_status op_status(uint8_t op, int err)
 /* The operation ended: on to the next state. */
 static void finish(struct udfu_dfu *d, int err)
 {
-    uint8_t op = d->op, cancelled = d->phase == PH_CANCEL, queued = d->next_op != OP_NONE;
+    uint8_t op = d->op, cancelled = d->phase == PH_CANCEL, queued = dfu_next_op(d) != OP_NONE;
     d->op = OP_NONE;
     d->flags &= (uint8_t)~F_RUNNING;
     if (!cancelled && (err < 0 || op == OP_REFUSE)) {
         udfu_dfu_fail(d, op == OP_REFUSE ? (enum udfu_status)d->op_addr : op_status(op, err));
         return;
     }
+#if UDFU_CFG_PIPELINE
     /* Work queued after a cancel belongs to the new transfer: it runs. */
-    if (d->next_op != OP_NONE) { /* the pipeline moves on */
+    if (queued) { /* the pipeline moves on */
         d->op = d->next_op;
         d->op_addr = d->next_addr;
         d->op_len = d->next_len;
         d->op_buf = d->next_buf;
         d->phase = PH_ERASE;
         d->next_op = OP_NONE;
-    } else if (d->flags & F_MAN_REQ) {
+    } else
+#endif
+    if (d->flags & F_MAN_REQ) {
         start_manifest(d);
     }
     if (op != OP_MANIFEST || cancelled || queued)
@@ -644,12 +742,14 @@ static void finish(struct udfu_dfu *d, int err)
     }
 }
 
+#if UDFU_CFG_ASYNC
 void udfu_dfu_complete(struct udfu_dfu *d, int err)
 {
     UDFU_ASSERT(err <= 0 && err >= -128);
     d->result = (int8_t)err;
     d->flags |= F_DONE;
 }
+#endif
 
 /* Issues the next step; finishes the operation once nothing is left. */
 static void run(struct udfu_dfu *d)
@@ -659,30 +759,45 @@ static void run(struct udfu_dfu *d)
     if (d->op == OP_REFUSE && (d->flags & F_FRESH))
         return; /* the refusal shows after the first dfuDNBUSY */
     err = step(d, &ms);
+#if UDFU_CFG_ASYNC
     if (err == UDFU_ERR_PENDING) {
         d->flags |= F_RUNNING;
         d->op_started = d->now;
         d->op_step_ms = ms;
-    } else if (err < 0 || !more(d)) {
-        finish(d, err);
+        return;
     }
+#else
+    (void)ms;
+    /* Synchronous build: a callback may not defer its work. */
+    UDFU_ASSERT(err != UDFU_ERR_PENDING);
+    if (err == UDFU_ERR_PENDING)
+        err = UDFU_ERR_IO;
+#endif
+    if (err < 0 || !more(d))
+        finish(d, err);
 }
 
 void udfu_dfu_task(struct udfu_dfu *d, uint32_t now_ms)
 {
     d->now = now_ms;
+#if UDFU_CFG_ASYNC
     if (d->flags & F_DONE) {
         d->flags &= (uint8_t)~(F_DONE | F_RUNNING);
         if (d->result < 0 || !more(d))
             finish(d, d->result);
     }
-    if (d->op != OP_NONE && !(d->flags & F_RUNNING))
+#endif
+    if (d->op != OP_NONE && !dfu_running(d))
         run(d);
     settle(d);
     /* Never leave before the check passed (fail() disarms the leave). */
     if ((d->flags & (F_LEAVE | F_MANIFESTED)) == (F_LEAVE | F_MANIFESTED) &&
         d->op == OP_NONE && elapsed(d, d->leave_at)) {
+#if UDFU_CFG_DFUSE
         uint32_t addr = (d->flags & F_DFUSE_LEAVE) ? d->addr : 0;
+#else
+        uint32_t addr = 0;
+#endif
         d->flags &= (uint8_t)~(F_LEAVE | F_MANIFESTED | F_DFUSE_LEAVE);
         d->cfg->leave(d->cfg->context, addr);
     }

@@ -41,11 +41,62 @@ static inline const struct udfu_target *dfu_target(const struct udfu_dfu *d)
     return &d->cfg->targets[d->alt];
 }
 
+/* Feature folding (udfu_opt.h): with one protocol, no pipeline or no
+ * asynchronous callbacks compiled in, these are constants and the code
+ * that depends on them drops out. */
+
+/* Whether the current target speaks DfuSe. */
+static inline int dfu_dfuse(const struct udfu_dfu *d)
+{
+#if UDFU_CFG_PLAIN && UDFU_CFG_DFUSE
+    return dfu_target(d)->dfuse;
+#else
+    (void)d;
+    return UDFU_CFG_DFUSE;
+#endif
+}
+
+/* The operation queued behind the running one (pipelined), or OP_NONE. */
+static inline uint8_t dfu_next_op(const struct udfu_dfu *d)
+{
+#if UDFU_CFG_PIPELINE
+    return d->next_op;
+#else
+    (void)d;
+    return OP_NONE;
+#endif
+}
+
+/* Whether a callback of the current step is still running. */
+static inline int dfu_running(const struct udfu_dfu *d)
+{
+#if UDFU_CFG_ASYNC
+    return (d->flags & F_RUNNING) != 0;
+#else
+    (void)d;
+    return 0;
+#endif
+}
+
 /* Transfer buffer i (0 or 1) of the configured buffers. */
 static inline uint8_t *dfu_buf(const struct udfu_dfu *d, uint8_t i)
 {
+#if UDFU_CFG_PIPELINE
     return d->cfg->buffer + (uint32_t)i * d->cfg->transfer_size;
+#else
+    (void)i;
+    return d->cfg->buffer;
+#endif
 }
+
+/* Buffer index of the running operation / of the awaited data stage. */
+#if UDFU_CFG_PIPELINE
+#define DFU_OP_BUF(d) ((d)->op_buf)
+#define DFU_IN_BUF(d) ((d)->in_buf)
+#else
+#define DFU_OP_BUF(d) 0u
+#define DFU_IN_BUF(d) 0u
+#endif
 
 /* Drops the current operation; one still running is left to complete and
  * its result is then ignored (it had no transfer to report to). */
@@ -63,10 +114,30 @@ void udfu_dfu_refuse(struct udfu_dfu *d, enum udfu_status status);
 void udfu_dfu_queue(struct udfu_dfu *d, uint8_t op, uint32_t addr);
 
 /* DfuSe handlers, called by dfu.c for DfuSe targets. */
+#if UDFU_CFG_DFUSE
 void udfu_dfuse_dnload(struct udfu_dfu *d, const uint8_t *buf, uint16_t block, uint16_t len);
 int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data);
 /* Next erasable sector at or after addr for mass erase: 1 found, 0 none. */
 int udfu_dfuse_next_erasable(const struct udfu_target *t, uint32_t addr, uint32_t *start,
                              uint32_t *size);
+#else
+/* DfuSe compiled out: never called (dfu_dfuse() is constant 0). */
+static inline void udfu_dfuse_dnload(struct udfu_dfu *d, const uint8_t *buf, uint16_t block,
+                                     uint16_t len)
+{
+    (void)d;
+    (void)buf;
+    (void)block;
+    (void)len;
+}
+static inline int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req,
+                                    uint8_t **data)
+{
+    (void)d;
+    (void)req;
+    (void)data;
+    return UDFU_ERR_STALL;
+}
+#endif
 
 #endif

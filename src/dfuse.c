@@ -4,6 +4,8 @@
  */
 #include "dfu_int.h"
 
+#if UDFU_CFG_DFUSE
+
 /* Address of DfuSe block >= 2: pointer + (block - 2) * wTransferSize.
  * 0 or UDFU_ERR_RANGE when the sum passes 0xFFFFFFFF. The product fits in
  * 32 bits for any 16-bit block and transfer size. */
@@ -68,6 +70,7 @@ void udfu_dfuse_dnload(struct udfu_dfu *d, const uint8_t *buf, uint16_t block, u
     udfu_dfu_queue(d, OP_DNLOAD, addr);
 }
 
+#if UDFU_CFG_UPLOAD
 int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t **data)
 {
     const struct udfu_dfu_cfg *c = d->cfg;
@@ -93,6 +96,7 @@ int udfu_dfuse_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_t 
     *data = buf;
     return (int)n;
 }
+#endif
 
 int udfu_dfuse_next_erasable(const struct udfu_target *t, uint32_t addr, uint32_t *start,
                              uint32_t *size)
@@ -112,3 +116,5 @@ int udfu_dfuse_next_erasable(const struct udfu_target *t, uint32_t addr, uint32_
     }
     return 0;
 }
+
+#endif /* UDFU_CFG_DFUSE */

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "udfu_mem.h"
+#include "udfu_opt.h"
 #include "udfu_proto.h"
 
 #ifdef __cplusplus
@@ -37,7 +38,8 @@ struct udfu_dfu_cfg {
                                caller for the life of the instance */
     uint8_t buffers;        /* 1 (0 means 1): single buffer, smallest RAM;
                                2: pipelined download: block N+1 is received
-                               while block N is programmed */
+                               while block N is programmed (needs
+                               UDFU_CFG_PIPELINE) */
     uint16_t detach_timeout_ms; /* wDetachTimeOut of the functional descriptor */
     uint16_t manifest_ms;   /* estimate for manifest(); reported as bwPollTimeout */
     uint16_t reset_timeout_ms; /* in dfuMANIFEST-WAIT-RESET, or after a DfuSe
@@ -46,7 +48,8 @@ struct udfu_dfu_cfg {
                                   dfu-util asks for the state again only
                                   bwPollTimeout + 1000 ms after dfuMANIFEST) */
 
-    /* Read len bytes at addr into buf (UPLOAD). Synchronous. 0 or < 0. */
+    /* Read len bytes at addr into buf (UPLOAD). Synchronous. 0 or < 0.
+     * Unused (may be NULL) when UDFU_CFG_UPLOAD is 0. */
     int (*read)(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t len);
     /* Erase the sector [addr, addr + size). 0 when done, UDFU_ERR_PENDING if
      * udfu_dfu_complete() will follow, or < 0 (UDFU_ERR_ERASE ...). */
@@ -71,34 +74,50 @@ struct udfu_dfu_cfg {
 /* The instance. Treat as opaque; allocate it (static or on a stack that
  * outlives its use), then call udfu_dfu_init(). */
 struct udfu_dfu {
+    /* Byte fields first: Thumb-1 loads bytes only at offsets below 32
+     * without an extra instruction, and these are the hot ones. */
     const struct udfu_dfu_cfg *cfg;
-    uint32_t now;          /* ms, from the last udfu_dfu_task() */
-    uint32_t busy_until;   /* end of the bwPollTimeout last reported */
-    uint32_t leave_at;     /* when to call leave() (if leave_armed) */
-    uint32_t addr;         /* DfuSe address pointer */
-    uint32_t offset;       /* plain DFU: next byte of the image */
-    uint32_t erased_end;   /* plain download: image bytes below this offset
-                              lie in sectors already erased */
-    uint32_t op_addr;      /* operation in progress: its (next) address */
-    uint32_t op_started;   /* when the running step began */
-    uint32_t op_step_ms;   /* ... and its estimated duration */
-    uint32_t next_addr;    /* pipelined: the operation queued behind it */
-    uint16_t op_len;       /* bytes in the operation's buffer */
-    uint16_t next_len;
-    uint16_t in_len;       /* DNLOAD whose data stage is awaited: wLength */
-    uint16_t in_block;     /* ... and wBlockNum */
     uint8_t state;         /* enum udfu_state */
     uint8_t status;        /* enum udfu_status */
     uint8_t alt;
     uint8_t op;            /* operation queued or running (internal enum) */
     uint8_t phase;         /* step of the operation (internal enum) */
-    uint8_t next_op;       /* pipelined: queued operation, or none */
-    uint8_t op_buf;        /* buffer index of the operation */
-    uint8_t next_buf;
-    uint8_t in_buf;        /* buffer index the awaited data goes to */
     uint8_t flags;         /* internal */
-    int8_t result;         /* error passed to udfu_dfu_complete() */
     uint8_t reply[UDFU_STATUS_LEN]; /* GETSTATUS/GETSTATE reply */
+#if UDFU_CFG_PIPELINE
+    uint8_t next_op;       /* pipelined: queued operation, or none */
+    uint8_t next_buf;
+    uint8_t op_buf;        /* buffer index of the operation */
+    uint8_t in_buf;        /* buffer index the awaited data goes to */
+#endif
+#if UDFU_CFG_ASYNC
+    int8_t result;         /* error passed to udfu_dfu_complete() */
+#endif
+    uint16_t op_len;       /* bytes in the operation's buffer */
+    uint16_t in_len;       /* DNLOAD whose data stage is awaited: wLength */
+    uint16_t in_block;     /* ... and wBlockNum */
+#if UDFU_CFG_PIPELINE
+    uint16_t next_len;
+#endif
+    uint32_t now;          /* ms, from the last udfu_dfu_task() */
+    uint32_t busy_until;   /* end of the bwPollTimeout last reported */
+    uint32_t leave_at;     /* when to call leave() (if F_LEAVE) */
+    uint32_t op_addr;      /* operation in progress: its (next) address */
+#if UDFU_CFG_DFUSE
+    uint32_t addr;         /* DfuSe address pointer */
+#endif
+#if UDFU_CFG_PLAIN
+    uint32_t offset;       /* plain DFU: next byte of the image */
+    uint32_t erased_end;   /* plain download: image bytes below this offset
+                              lie in sectors already erased */
+#endif
+#if UDFU_CFG_ASYNC
+    uint32_t op_started;   /* when the running step began */
+    uint32_t op_step_ms;   /* ... and its estimated duration */
+#endif
+#if UDFU_CFG_PIPELINE
+    uint32_t next_addr;    /* pipelined: the operation queued behind it */
+#endif
 };
 
 /* Checks cfg (asserts) and starts in dfuIDLE on alt setting 0.
@@ -136,8 +155,12 @@ int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt);
 /* Main loop: advances time, starts queued memory work, fires timers. */
 void udfu_dfu_task(struct udfu_dfu *d, uint32_t now_ms);
 
-/* An operation that returned UDFU_ERR_PENDING finished with err (0 or < 0). */
+#if UDFU_CFG_ASYNC
+/* An operation that returned UDFU_ERR_PENDING finished with err (0 or < 0).
+ * Only with UDFU_CFG_ASYNC (without it a callback returning PENDING fails
+ * its operation with the status of an I/O error). */
 void udfu_dfu_complete(struct udfu_dfu *d, int err);
+#endif
 
 static inline enum udfu_state udfu_dfu_state(const struct udfu_dfu *d)
 {

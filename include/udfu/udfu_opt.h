@@ -31,4 +31,47 @@
 #error "UDFU_CFG_USBD_BUF must hold at least one 64-byte control packet"
 #endif
 
+/* ---- features: 0 removes code (and RAM) a small bootloader does not need.
+ * Defaults are all 1 (everything). `make size` measures both the full build
+ * and the compact profile (docs/performance.md); tests run against both. */
+
+/* 1: struct udfu_dfu_cfg.buffers may be 2 (pipelined download: block N+1 is
+ * received while block N is programmed). 0: single buffer only. */
+#ifndef UDFU_CFG_PIPELINE
+#define UDFU_CFG_PIPELINE 1
+#endif
+
+/* 1: memory callbacks (erase, prog, verify, manifest, unprotect) may return
+ * UDFU_ERR_PENDING and finish later through udfu_dfu_complete(). 0: they
+ * are synchronous (they return 0 or an error), which drops the completion
+ * path and its time bookkeeping. */
+#ifndef UDFU_CFG_ASYNC
+#define UDFU_CFG_ASYNC 1
+#endif
+
+/* 1: targets may speak plain DFU 1.1 (udfu_target.dfuse == 0). */
+#ifndef UDFU_CFG_PLAIN
+#define UDFU_CFG_PLAIN 1
+#endif
+
+/* 1: targets may speak ST DfuSe (udfu_target.dfuse == 1). */
+#ifndef UDFU_CFG_DFUSE
+#define UDFU_CFG_DFUSE 1
+#endif
+
+/* 1: UPLOAD (reading memory back) is compiled in. */
+#ifndef UDFU_CFG_UPLOAD
+#define UDFU_CFG_UPLOAD 1
+#endif
+
+/* 1: usbd can answer the BOS and Microsoft OS 2.0 descriptors (so Windows
+ * binds WinUSB without an INF), enabled per device by ms_vendor_code. */
+#ifndef UDFU_CFG_MSOS20
+#define UDFU_CFG_MSOS20 1
+#endif
+
+#if !UDFU_CFG_PLAIN && !UDFU_CFG_DFUSE
+#error "udfu: enable UDFU_CFG_PLAIN, UDFU_CFG_DFUSE or both"
+#endif
+
 #endif /* UDFU_OPT_H */

@@ -4,7 +4,7 @@
 
 unsigned long test_checks;
 static int failed_now;
-static int passed, failed;
+static int passed, failed, skipped;
 
 void test_fail(const char *file, int line, const char *expr)
 {
@@ -37,8 +37,20 @@ void test_run(const char *name, void (*fn)(void))
     }
 }
 
+void test_run_if(int enabled, const char *feature, const char *name, void (*fn)(void))
+{
+    if (enabled) {
+        test_run(name, fn);
+        return;
+    }
+    skipped++;
+    printf("skip %s (needs %s)\n", name, feature);
+}
+
 int test_summary(void)
 {
+    if (skipped)
+        printf("%d skipped (features compiled out)\n", skipped);
     printf("%d passed, %d failed\n", passed, failed);
     return (failed || passed == 0) ? 1 : 0;
 }

@@ -23,6 +23,10 @@ extern unsigned long test_checks;
 
 #define TEST(name) static void name(void)
 #define RUN(name) test_run(#name, name)
+/* Runs name only when the feature it exercises is compiled in (a UDFU_CFG_*
+ * option of udfu_opt.h); otherwise reports it as skipped, with the reason. */
+#define RUN_IF(feature, name) test_run_if((feature), #feature, #name, name)
+void test_run_if(int enabled, const char *feature, const char *name, void (*fn)(void));
 #define CHECK(cond)                                                                        \
     do {                                                                                   \
         test_checks++;                                                                     \
