@@ -13,6 +13,10 @@
 #    flash, static RAM (single buffer and pipelined), worst-case stack.
 # 4. The targets of issue 7 with PASS/FAIL (a miss does not fail the script).
 #
+# Two builds: "full" (every feature, the defaults of udfu_opt.h) and
+# "compact" (the profile a minimal DfuSe bootloader uses: COMPACT below).
+# Sections 1 and 4 show both; the minimal bootloader is built compact.
+#
 # Usage: scripts/size.sh [cpu ...]   e.g. scripts/size.sh cortex-m0plus cortex-m4
 # (the cpus select section 1). Missing cross compilers are skipped.
 set -euo pipefail
@@ -20,6 +24,11 @@ cd "$(dirname "$0")/.."
 CC=${CROSS_CC:-arm-none-eabi-gcc}
 SIZE=${CROSS_SIZE:-arm-none-eabi-size}
 command -v "$CC" >/dev/null || { echo "size: $CC not found (apt-get install gcc-arm-none-eabi)" >&2; exit 1; }
+# The compact profile (udfu_opt.h): single buffer, synchronous callbacks,
+# DfuSe targets only, no MS OS 2.0 (Windows then needs an INF or Zadig).
+# tests/compact runs the device-side tests in this profile (minus MSOS20).
+COMPACT_BASE=(-DUDFU_CFG_ASYNC=0 -DUDFU_CFG_PLAIN=0 -DUDFU_CFG_MSOS20=0)
+COMPACT=("${COMPACT_BASE[@]}" -DUDFU_CFG_PIPELINE=0)
 cpus=("$@")
 [ ${#cpus[@]} -eq 0 ] && cpus=(cortex-m0plus)
 declare -A parts=(
@@ -35,6 +44,7 @@ order=(proto mem dfu rt usbd file boot)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+declare -A res
 # pcompile <dir> <compiler> <flags...> -- <sources...>: dir/<name>.o for each
 # source (and, with -fcallgraph-info, dir/<name>.ci), JOBS at a time.
 pcompile() {
@@ -65,15 +75,22 @@ for cpu in "${cpus[@]}"; do
   all=()
   for p in "${order[@]}"; do all+=(${parts[$p]}); done
   pcompile "$out/$cpu" "$CC" "${flags[@]}" -- "${all[@]}"
-  printf '\n%s, arm-none-eabi-gcc -Os, asserts off\n' "$cpu"
-  printf '%-8s %8s %8s %8s\n' part .text .data .bss
+  pcompile "$out/$cpu-compact" "$CC" "${flags[@]}" "${COMPACT[@]}" -- "${all[@]}"
+  printf '\n%s, arm-none-eabi-gcc -Os, asserts off (.text of the compact profile: %s)\n' \
+    "$cpu" "${COMPACT[*]}"
+  printf '%-8s %8s %8s %8s %8s\n' part .text .data .bss compact
   for p in "${order[@]}"; do
-    objs=()
+    objs=(); cobjs=()
     for f in ${parts[$p]}; do
-      [ -f "$f" ] && objs+=("$out/$cpu/$(basename "$f" .c).o")
+      [ -f "$f" ] || continue
+      objs+=("$out/$cpu/$(basename "$f" .c).o")
+      cobjs+=("$out/$cpu-compact/$(basename "$f" .c).o")
     done
     [ ${#objs[@]} -eq 0 ] && { printf '%-8s %8s\n' "$p" "(absent)"; continue; }
-    "$SIZE" -t "${objs[@]}" | awk -v p="$p" 'END { printf "%-8s %8d %8d %8d\n", p, $1, $2, $3 }'
+    c=$("$SIZE" -t "${cobjs[@]}" | awk 'END { print $1 }')
+    res[$cpu,$p,ctext]=$c
+    "$SIZE" -t "${objs[@]}" | awk -v p="$p" -v c="$c" \
+      'END { printf "%-8s %8d %8d %8d %8d\n", p, $1, $2, $3, c }'
   done
 done
 
@@ -81,7 +98,7 @@ done
 # The minimal bootloader's configuration: wTransferSize, and usbd's scratch
 # buffer cut to 64 bytes (its descriptors and DfuSe layout string fit).
 XFER=1024
-MIN_DEFS=(-DUDFU_CFG_USBD_BUF=64 -DMINBOOT_XFER=$XFER)
+MIN_DEFS=(-DUDFU_CFG_USBD_BUF=64 -DMINBOOT_XFER=$XFER "${COMPACT_BASE[@]}")
 MIN_SRC=(src/usbd.c src/usbd_desc.c src/dfu.c src/dfuse.c src/rt.c src/mem.c src/proto.c
          src/boot_flag.c src/boot_image.c src/boot_slots.c ports/template/dcd_template.c
          ports/cortex-m/jump.c ports/cortex-m/vectors.c bench/size/board_min.c)
@@ -111,7 +128,6 @@ arch_setup() {
   command -v "$acc" >/dev/null
 }
 
-declare -A res
 for arch in cortex-m0plus cortex-m4 rv32imc; do
   if ! arch_setup "$arch"; then
     printf '\n%s: %s not found, skipped (apt-get install gcc-riscv64-unknown-elf)\n' "$arch" "$acc"
@@ -136,29 +152,30 @@ for arch in cortex-m0plus cortex-m4 rv32imc; do
     printf '%-8s %7d %6d %6d %6d  %s\n' "$p" "$text" "$ram" "$maxf" "$worst" "$path"
   done
 
-  # the minimal bootloader, single buffer and pipelined
-  compile "$d/min" "${MIN_DEFS[@]}" -Iports/template -Iports/cortex-m -Ibench/size -- \
-    "${MIN_SRC[@]}" "$startup"
-  compile "$d/min" -fno-builtin -fno-tree-loop-distribute-patterns -- bench/size/libc_min.c
+  # the minimal bootloader, single buffer and pipelined (the compact
+  # profile with UDFU_CFG_PIPELINE back on: every object is rebuilt, the
+  # instance layout depends on it)
+  compile "$d/libc" -fno-builtin -fno-tree-loop-distribute-patterns -- bench/size/libc_min.c
   for b in 1 2; do
-    compile "$d/min$b" "${MIN_DEFS[@]}" -DMINBOOT_BUFFERS=$b -Iports/template -Iports/cortex-m \
-      -Ibench/size -- bench/size/minboot.c
-    "$acc" "${ldflags[@]}" -nostdlib -nostartfiles -Wl,--gc-sections "$d"/min/*.o \
-      "$d/min$b/minboot.o" -lgcc -o "$d/minboot$b.elf" -Wl,-Map="$d/minboot$b.map"
+    compile "$d/min$b" "${MIN_DEFS[@]}" -DMINBOOT_BUFFERS=$b -DUDFU_CFG_PIPELINE=$((b - 1)) \
+      -Iports/template -Iports/cortex-m -Ibench/size -- \
+      "${MIN_SRC[@]}" "$startup" bench/size/minboot.c
+    "$acc" "${ldflags[@]}" -nostdlib -nostartfiles -Wl,--gc-sections "$d/min$b"/*.o \
+      "$d"/libc/*.o -lgcc -o "$d/minboot$b.elf" -Wl,-Map="$d/minboot$b.map"
     read -r text data bss < <("$asize" "$d/minboot$b.elf" | awk 'END { print $1, $2, $3 }')
     res[$arch,min$b,flash]=$((text + data)); res[$arch,min$b,ram]=$((data + bss))
   done
   read -r worst maxf maxfn path notes < <(awk -v entries="$entry" -f "$STACK_AWK" \
-    "$d"/min/*.ci "$d/min1/minboot.ci")
+    "$d"/min1/*.ci)
   res[$arch,min,stack]=$worst
   # what the numbers above count as leaves: the DFU callbacks and the
   # controller hooks, reached through pointers from the main loop's calls
   read -r cbw _ _ cbpath _ < <(awk -v entries=":dfu_read :dfu_erase :dfu_prog :dfu_manifest \
     :dfu_leave :tmpl_ep0_in :tmpl_ep0_out :tmpl_ep0_ack :tmpl_ep0_stall :tmpl_set_address" \
-    -f "$STACK_AWK" "$d"/min/*.ci "$d/min1/minboot.ci")
+    -f "$STACK_AWK" "$d"/min1/*.ci)
   read -r loopw _ _ looppath _ < <(awk -v entries="$entry" \
     -v skip="udfu_boot_init udfu_boot_select udfu_port_jump" \
-    -f "$STACK_AWK" "$d"/min/*.ci "$d/min1/minboot.ci")
+    -f "$STACK_AWK" "$d"/min1/*.ci)
   printf '\n%s: minimal bootloader (bench/size/minboot.c), linked, wTransferSize %d\n' "$arch" "$XFER"
   printf '  flash (.text + .rodata + .data)   %6d B\n' "${res[$arch,min1,flash]}"
   printf '  static RAM, single buffer         %6d B  (%d B DFU buffer + %d B the rest)\n' \
@@ -194,7 +211,14 @@ if [ -n "${res[$a,dfu,text]:-}" ]; then
   done
   printf '\nTargets (issue 7), %s, -Os, asserts off:\n' "$a"
   check "DFU + DfuSe + run-time class .text" $((res[$a,dfu,text] + res[$a,rt,text])) le 1228 "<= 1228 (1.2 KiB)"
+  if [ -n "${res[$a,dfu,ctext]:-}" ]; then
+    check "... compact profile" $((res[$a,dfu,ctext] + res[$a,rt,ctext])) le 1228 "<= 1228 (1.2 KiB)"
+  fi
   check "usbd core .text" "${res[$a,usbd,text]}" le 1536 "<= 1536 (1.5 KiB)"
+  if [ -n "${res[$a,usbd,ctext]:-}" ]; then
+    check "... compact profile (no MS OS 2.0)" "${res[$a,usbd,ctext]}" le 1536 "<= 1536 (1.5 KiB)"
+  fi
+  printf '  (the minimal bootloader below is built in the compact profile)\n'
   check "minimal bootloader flash" "${res[$a,min1,flash]}" lt 4096 "< 4096 (4 KiB)"
   check "static RAM, single buffer" "${res[$a,min1,ram]}" le $((XFER + 128)) "<= $((XFER + 128)) (xfer+128)"
   check "static RAM, pipelined" "${res[$a,min2,ram]}" le $((2 * XFER + 128)) "<= $((2 * XFER + 128)) (2xfer+128)"

@@ -731,8 +731,9 @@ static void finish(struct udfu_dfu *d, int err)
         return;
     }
     d->flags |= F_MANIFESTED;
-    if (d->flags & F_DFUSE_LEAVE) {
-        /* leave() was armed when the check started */
+    if (!UDFU_CFG_PLAIN || (d->flags & F_DFUSE_LEAVE)) {
+        /* A DfuSe leave: leave() was armed when the check started (without
+         * plain targets, every manifestation is one). */
     } else if (d->cfg->attributes & UDFU_ATTR_MANIFEST_TOLERANT) {
         if (d->state == UDFU_MANIFEST)
             d->state = UDFU_MANIFEST_SYNC;

@@ -52,6 +52,8 @@ static const struct udfu_target all_targets[FZ_MAX_TARGETS] = {
     {"Top", map_top, 2, 0},
 };
 static const uint8_t orders[2][FZ_MAX_TARGETS] = {{0, 1, 2, 3}, {1, 3, 0, 2}};
+/* Builds without plain DFU targets (UDFU_CFG_PLAIN 0) get the DfuSe ones. */
+static const uint8_t dfuse_orders[2][2] = {{0, 2}, {2, 0}};
 
 /* Where the recovery check writes on the DfuSe target (erasable, writable). */
 #define REC_DFUSE_ADDR 0x08001400u
@@ -77,9 +79,14 @@ void fz_trace(const struct fz *z, const char *fmt, ...)
         tracing = getenv("FZ_TRACE") != NULL;
     if (!tracing)
         return;
+#if UDFU_CFG_PIPELINE
+    unsigned next = z->dfu.next_op;
+#else
+    unsigned next = 0;
+#endif
     fprintf(stderr, "[t=%u alt=%u st=%u/%u busy=%d(%u/%u ph%u f%02x) pend=%c] ", z->now,
             z->dfu.alt, udfu_dfu_state(&z->dfu), udfu_dfu_status(&z->dfu),
-            udfu_dfu_busy(&z->dfu), z->dfu.op, z->dfu.next_op, z->dfu.phase, z->dfu.flags,
+            udfu_dfu_busy(&z->dfu), z->dfu.op, next, z->dfu.phase, z->dfu.flags,
             z->pending ? z->pending : '-');
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -393,14 +400,19 @@ int fz_init(struct fz *z, const struct fz_port *port, void *harness, struct fz_i
     z->port = port;
     z->harness = harness;
     z->now = 1000;
+#if UDFU_CFG_PLAIN
     count = (uint8_t)(1 + (b0 & 3));
+#else
+    count = (uint8_t)(1 + (b0 & 1));
+#endif
     for (i = 0; i < count; i++) {
-        z->targets[i] = &all_targets[orders[(b0 >> 2) & 1][i]];
+        z->targets[i] = &all_targets[UDFU_CFG_PLAIN ? orders[(b0 >> 2) & 1][i]
+                                                    : dfuse_orders[(b0 >> 2) & 1][i]];
         z->target_tab[i] = *z->targets[i];
     }
     /* 0 in the input means the common case: download and upload on. */
     z->cfg.attributes = (uint8_t)(((b0 >> 3) & 0x0Fu) ^ (UDFU_ATTR_CAN_DNLOAD | UDFU_ATTR_CAN_UPLOAD));
-    z->async = b0 >> 7;
+    z->async = UDFU_CFG_ASYNC && (b0 >> 7); /* else callbacks are synchronous */
     xfer = xfer_sizes[b1 & 7];
     if (!xfer)
         xfer = (uint16_t)(1 + fz_u16(in) % FZ_XFER_MAX);
@@ -413,7 +425,7 @@ int fz_init(struct fz *z, const struct fz_port *port, void *harness, struct fz_i
     z->cfg.target_count = count;
     z->cfg.interface = 0;
     z->cfg.transfer_size = xfer;
-    z->cfg.buffers = (b1 & 0x40) ? 2 : 1;
+    z->cfg.buffers = (UDFU_CFG_PIPELINE && (b1 & 0x40)) ? 2 : 1;
     z->buf_size = (uint32_t)xfer * z->cfg.buffers;
     z->buf = malloc(z->buf_size);
     FZ_CHECK(z->buf != NULL, "out of memory");
@@ -725,7 +737,9 @@ static void complete(struct fz *z, int err)
                  "transfer buffer changed while verify() was running");
     if (op == 'm' && err == 0)
         z->dirty = 0;
+#if UDFU_CFG_ASYNC
     udfu_dfu_complete(&z->dfu, err);
+#endif
 }
 
 static const int errs[8] = {UDFU_ERR_IO,     UDFU_ERR_ERASE,  UDFU_ERR_PROG,
@@ -863,7 +877,7 @@ static void act_mode(struct fz *z, struct fz_in *in)
 {
     uint8_t b = fz_u8(in);
     if (b & 1)
-        z->async = !z->async;
+        z->async = UDFU_CFG_ASYNC && !z->async;
     if (b & 2)
         z->fail_next = errs[(b >> 2) & 7];
     fz_trace(z, "mode async %d fail_next %d", z->async, z->fail_next);
