@@ -738,8 +738,11 @@ static void finish(struct udfu_dfu *d, int err)
         if (d->state == UDFU_MANIFEST)
             d->state = UDFU_MANIFEST_SYNC;
     } else {
+        /* The host asks again only after the poll it was given: the
+         * timeout counts from the end of that poll, not from now. */
+        uint32_t left = elapsed(d, d->busy_until) ? 0 : d->busy_until - d->now;
         d->state = UDFU_MANIFEST_WAIT_RESET;
-        arm_leave(d, reset_timeout(d));
+        arm_leave(d, left + reset_timeout(d));
     }
 }
 

@@ -9,6 +9,15 @@
 #ifndef UDFU_OPT_H
 #define UDFU_OPT_H
 
+/* The integrator's option file, read before any default below. Every
+ * header that depends on an option includes this one, so all translation
+ * units see the same options (instance layouts depend on them). */
+#ifdef UDFU_CONFIG
+#define UDFU_STRINGIFY_(x) #x
+#define UDFU_STRINGIFY(x) UDFU_STRINGIFY_(x)
+#include UDFU_STRINGIFY(UDFU_CONFIG)
+#endif
+
 /* 1: UDFU_ASSERT checks integrator mistakes with assert(); 0: compiled out
  * (what a release bootloader uses, and what `make size` measures). */
 #ifndef UDFU_CFG_ASSERT
@@ -72,6 +81,51 @@
 
 #if !UDFU_CFG_PLAIN && !UDFU_CFG_DFUSE
 #error "udfu: enable UDFU_CFG_PLAIN, UDFU_CFG_DFUSE or both"
+#endif
+
+/* ---- boot layer (udfu_boot.h): the layouts a bootloader does not use.
+ * udfu_boot_init() refuses (UDFU_ERR_INVAL) a cfg that needs what is
+ * compiled out, so nothing is dropped silently. */
+
+/* Most image slots a struct udfu_boot tracks, 1..4 (12 bytes of RAM each).
+ * 1: layout (a), single slot + DFU fallback; the slot loops compile away. */
+#ifndef UDFU_CFG_BOOT_SLOTS
+#define UDFU_CFG_BOOT_SLOTS 4
+#endif
+
+/* 1: trial boots and rollback (cfg.trial_boots, udfu_boot_confirm()).
+ * 0: every commit is final; udfu_boot_confirm() has nothing to confirm. */
+#ifndef UDFU_CFG_BOOT_TRIAL
+#define UDFU_CFG_BOOT_TRIAL 1
+#endif
+
+/* 1: the SHA-256, signature and accept() hooks of struct udfu_boot_cfg.
+ * 0: images are checked by their header and CRC-32 alone. */
+#ifndef UDFU_CFG_BOOT_HOOKS
+#define UDFU_CFG_BOOT_HOOKS 1
+#endif
+
+#if UDFU_CFG_BOOT_SLOTS < 1 || UDFU_CFG_BOOT_SLOTS > 4
+#error "udfu: UDFU_CFG_BOOT_SLOTS must be 1..4"
+#endif
+
+/* ---- usbd (udfu_usbd.h): the modes it serves. A bootloader needs DFU
+ * mode only, an application run-time mode only; a build with just one
+ * leaves the other class (and usbd's code for it) out of the link.
+ * udfu_usbd_init() refuses (UDFU_ERR_INVAL) a cfg of a mode compiled out. */
+
+/* 1: usbd can serve DFU mode (udfu_usbd_cfg.dfu, the udfu_dfu class). */
+#ifndef UDFU_CFG_USBD_DFU
+#define UDFU_CFG_USBD_DFU 1
+#endif
+
+/* 1: usbd can serve run-time mode (udfu_usbd_cfg.rt, the udfu_rt class). */
+#ifndef UDFU_CFG_USBD_RT
+#define UDFU_CFG_USBD_RT 1
+#endif
+
+#if !UDFU_CFG_USBD_DFU && !UDFU_CFG_USBD_RT
+#error "udfu: enable UDFU_CFG_USBD_DFU, UDFU_CFG_USBD_RT or both"
 #endif
 
 #endif /* UDFU_OPT_H */

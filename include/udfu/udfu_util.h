@@ -8,17 +8,11 @@
 #ifndef UDFU_UTIL_H
 #define UDFU_UTIL_H
 
-#ifdef UDFU_CONFIG
-#define UDFU_STRINGIFY_(x) #x
-#define UDFU_STRINGIFY(x) UDFU_STRINGIFY_(x)
-#include UDFU_STRINGIFY(UDFU_CONFIG)
-#endif
-
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "udfu_opt.h"
+#include "udfu_opt.h" /* first: it reads the UDFU_CONFIG file */
 
 /* UDFU_ASSERT is for programming errors of the integrator (bad config, a
  * callback returning a value out of range), never for host mistakes. */

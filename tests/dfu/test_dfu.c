@@ -246,6 +246,30 @@ TEST(not_tolerant_waits_for_reset_then_leaves_by_itself)
     CHECK_EQ(F.leaves, 1);
 }
 
+/* dfu-util asks again bwPollTimeout + 1000 ms after dfuMANIFEST: a
+ * manifestation that ends early must not start the reset timeout before
+ * the poll it announced is over, or the device is gone when the host asks. */
+TEST(wait_reset_timeout_starts_when_the_announced_poll_ends)
+{
+    static uint8_t img[100];
+    uint32_t poll;
+    fx_init(&F, CAN);
+    F.cfg.manifest_ms = 4000;
+    F.cfg.reset_timeout_ms = 0; /* the default, 3000 ms */
+    CHECK_EQ(plain_download(&F, img, sizeof img), 0);
+    CHECK_EQ(fx_status(&F, &poll, NULL), UDFU_MANIFEST);
+    CHECK(poll >= 4000);
+    fx_advance(&F, 100); /* the manifestation is done long before that */
+    CHECK_EQ(F.manifests, 1);
+    fx_advance(&F, poll - 100 + 1000);
+    CHECK_EQ(F.leaves, 0);
+    CHECK_EQ(fx_status(&F, NULL, NULL), UDFU_MANIFEST_WAIT_RESET);
+    fx_advance(&F, 3000 - 1000 - 1);
+    CHECK_EQ(F.leaves, 0);
+    fx_advance(&F, 1);
+    CHECK_EQ(F.leaves, 1);
+}
+
 TEST(not_tolerant_leaves_on_bus_reset)
 {
     static uint8_t img[100];
@@ -381,31 +405,36 @@ TEST(new_setup_during_data_stage_drops_the_old_transfer)
 
 TEST(set_alt_rejects_unknown_alt)
 {
+    uint8_t n;
     fx_init(&F, CAN);
-    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, 2), UDFU_ERR_INVAL);
-    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, 1), 0);
-    CHECK_EQ(F.dfu.alt, 1);
+    n = F.cfg.target_count; /* 1 when plain DFU (alt 1) is compiled out */
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, n), UDFU_ERR_INVAL);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, (uint8_t)(n - 1)), 0);
+    CHECK_EQ(F.dfu.alt, n - 1);
 }
 
 int main(void)
 {
-    RUN(plain_download_writes_image_and_erases_sectors_as_reached);
-    RUN(first_getstatus_after_block_reports_dnbusy_with_honest_poll);
-    RUN(poll_timeout_counts_down_while_work_runs);
-    RUN(program_failure_reported_at_next_getstatus);
-    RUN(download_past_end_of_target_is_refused_before_any_erase);
-    RUN(plain_download_wraps_block_number_without_harm);
-    RUN(plain_upload_ends_with_short_block_or_empty_reply);
-    RUN(upload_refused_without_can_upload);
-    RUN(not_tolerant_waits_for_reset_then_leaves_by_itself);
-    RUN(not_tolerant_leaves_on_bus_reset);
-    RUN(alt_reselected_in_wait_reset_keeps_the_leave);
-    RUN(manifest_failure_never_leaves);
-    RUN(bus_reset_mid_download_reports_errfirmware);
-    RUN(reset_mid_download_finishes_acknowledged_work_and_guards_its_buffer);
-    RUN(failure_of_acknowledged_work_after_reset_is_still_reported);
-    RUN(out_data_shorter_than_wlength_stalls);
-    RUN(new_setup_during_data_stage_drops_the_old_transfer);
+    RUN_IF(UDFU_CFG_PLAIN, plain_download_writes_image_and_erases_sectors_as_reached);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_ASYNC,
+           first_getstatus_after_block_reports_dnbusy_with_honest_poll);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_ASYNC, poll_timeout_counts_down_while_work_runs);
+    RUN_IF(UDFU_CFG_PLAIN, program_failure_reported_at_next_getstatus);
+    RUN_IF(UDFU_CFG_PLAIN, download_past_end_of_target_is_refused_before_any_erase);
+    RUN_IF(UDFU_CFG_PLAIN, plain_download_wraps_block_number_without_harm);
+    RUN_IF(UDFU_CFG_PLAIN, plain_upload_ends_with_short_block_or_empty_reply);
+    RUN_IF(UDFU_CFG_PLAIN, upload_refused_without_can_upload);
+    RUN_IF(UDFU_CFG_PLAIN, not_tolerant_waits_for_reset_then_leaves_by_itself);
+    RUN_IF(UDFU_CFG_PLAIN, wait_reset_timeout_starts_when_the_announced_poll_ends);
+    RUN_IF(UDFU_CFG_PLAIN, not_tolerant_leaves_on_bus_reset);
+    RUN_IF(UDFU_CFG_PLAIN, alt_reselected_in_wait_reset_keeps_the_leave);
+    RUN_IF(UDFU_CFG_PLAIN, manifest_failure_never_leaves);
+    RUN_IF(UDFU_CFG_PLAIN, bus_reset_mid_download_reports_errfirmware);
+    RUN_IF(UDFU_CFG_PLAIN, reset_mid_download_finishes_acknowledged_work_and_guards_its_buffer);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_ASYNC,
+           failure_of_acknowledged_work_after_reset_is_still_reported);
+    RUN_IF(UDFU_CFG_PLAIN, out_data_shorter_than_wlength_stalls);
+    RUN_IF(UDFU_CFG_PLAIN, new_setup_during_data_stage_drops_the_old_transfer);
     RUN(set_alt_rejects_unknown_alt);
     return test_summary();
 }
