@@ -1,5 +1,7 @@
 #include "dfu_fixture.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct udfu_region fx_dfuse_regions[] = {
@@ -41,7 +43,7 @@ static int result(struct fx *f, int err)
         f->fail_next = 0;
         return err;
     }
-    if (f->async) {
+    if (f->async && UDFU_CFG_ASYNC) {
         f->pending = 1;
         return UDFU_ERR_PENDING;
     }
@@ -87,7 +89,7 @@ static int cb_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, ui
         if ((p[i] & buf[i]) != buf[i])
             return UDFU_ERR_NOT_ERASED;
     touch(f, addr, len);
-    if (f->async && !f->fail_next) {
+    if (f->async && UDFU_CFG_ASYNC && !f->fail_next) {
         f->prog_dst = p; /* applied by fx_finish(), from the buffer as it is then */
         f->prog_src = buf;
         f->prog_len = len;
@@ -122,7 +124,7 @@ void fx_init(struct fx *f, uint8_t attributes)
     f->now = 1000;
     f->cfg.context = f;
     f->cfg.targets = fx_targets;
-    f->cfg.target_count = 2;
+    f->cfg.target_count = UDFU_CFG_PLAIN ? 2 : 1; /* alt 1 is plain DFU */
     f->cfg.interface = 0;
     f->cfg.attributes = attributes;
     f->cfg.transfer_size = FX_XFER;
@@ -134,7 +136,17 @@ void fx_init(struct fx *f, uint8_t attributes)
     f->cfg.prog = cb_prog;
     f->cfg.manifest = cb_manifest;
     f->cfg.leave = cb_leave;
-    udfu_dfu_init(&f->dfu, &f->cfg);
+    fx_start(f);
+}
+
+void fx_start(struct fx *f)
+{
+    int rc = udfu_dfu_init(&f->dfu, &f->cfg);
+    if (rc) {
+        /* Running on would drive an uninitialised instance. */
+        fprintf(stderr, "fx_start: udfu_dfu_init refused the config (%d)\n", rc);
+        abort();
+    }
     udfu_dfu_task(&f->dfu, f->now);
 }
 
@@ -182,7 +194,11 @@ void fx_finish(struct fx *f, int err)
             f->prog_dst[i] &= f->prog_src[i];
     f->prog_dst = NULL;
     f->pending = 0;
+#if UDFU_CFG_ASYNC
     udfu_dfu_complete(&f->dfu, err);
+#else
+    (void)err; /* synchronous build: nothing is ever pending */
+#endif
 }
 
 int fx_status(struct fx *f, uint32_t *poll, uint8_t *status)

@@ -37,6 +37,9 @@ struct fx {
 extern const struct udfu_target fx_targets[2];
 
 void fx_init(struct fx *f, uint8_t attributes);
+/* (Re)initialises the core with f->cfg as the test changed it; a config
+ * the core refuses aborts the test program. */
+void fx_start(struct fx *f);
 /* A control request. Returns data length, or UDFU_ERR_STALL. OUT data from
  * `out` (wLength bytes); IN data lands in f->in. status_done is delivered. */
 int fx_req(struct fx *f, uint8_t rt, uint8_t req, uint16_t value, uint16_t len,

@@ -6,7 +6,8 @@
  *
  * A failed CHECK prints file:line and the expression, marks the test failed
  * and goes on. test_summary() prints "N passed, N failed" and returns the
- * exit code (0 only if nothing failed and at least one test ran).
+ * exit code (0 only if nothing failed and at least one test ran;
+ * TEST_SKIPPED if RUN_IF skipped every test).
  */
 #ifndef UDFU_TEST_H
 #define UDFU_TEST_H
@@ -27,6 +28,10 @@ extern unsigned long test_checks;
  * option of udfu_opt.h); otherwise reports it as skipped, with the reason. */
 #define RUN_IF(feature, name) test_run_if((feature), #feature, #name, name)
 void test_run_if(int enabled, const char *feature, const char *name, void (*fn)(void));
+/* Exit code of a program whose tests all need features compiled out. A
+ * program that can end so sets the ctest property SKIP_RETURN_CODE 77: it
+ * then shows as skipped, not passed (without it, 77 is a failure). */
+#define TEST_SKIPPED 77
 #define CHECK(cond)                                                                        \
     do {                                                                                   \
         test_checks++;                                                                     \

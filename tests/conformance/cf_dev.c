@@ -1,6 +1,7 @@
 #include "cf_dev.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- memory map helpers (independent of src/mem.c on purpose) ----------- */
@@ -134,7 +135,7 @@ static int run(struct cf_dev *d, char op, uint8_t alt, uint32_t addr, uint32_t l
     struct cf_call c;
     record(d, op, alt, addr, len);
     c = d->log[d->nlog - 1];
-    if (!d->async) {
+    if (!d->async || !UDFU_CFG_ASYNC) {
         if (!err)
             apply(d, &c, buf);
         return err;
@@ -273,8 +274,11 @@ void cf_setup(struct cf_dev *d, const struct udfu_target *targets, uint8_t count
 void cf_start(struct cf_dev *d)
 {
     int rc = udfu_dfu_init(&d->dfu, &d->cfg);
-    if (rc)
-        fprintf(stderr, "cf_start: udfu_dfu_init returned %d\n", rc);
+    if (rc) {
+        /* Running on would drive an uninitialised instance. */
+        fprintf(stderr, "cf_start: udfu_dfu_init refused the config (%d)\n", rc);
+        abort();
+    }
 }
 
 void cf_init(struct cf_dev *d, const struct udfu_target *targets, uint8_t count,
@@ -403,7 +407,9 @@ static int complete_due(struct cf_dev *d)
     d->pending = 0;
     if (!d->pend_err)
         apply(d, &d->pend, d->pend_buf);
+#if UDFU_CFG_ASYNC
     udfu_dfu_complete(&d->dfu, d->pend_err);
+#endif
     return 1;
 }
 
@@ -414,7 +420,9 @@ void cf_complete_now(struct cf_dev *d, int err)
     d->pending = 0;
     if (!err)
         apply(d, &d->pend, d->pend_buf);
+#if UDFU_CFG_ASYNC
     udfu_dfu_complete(&d->dfu, err);
+#endif
 }
 
 void cf_pump(struct cf_dev *d)

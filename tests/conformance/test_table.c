@@ -411,7 +411,10 @@ static int prepare(enum prep p, unsigned flav)
         dev.async = 1;
         dev.hold = 1;
         cf_ctl(&dev, 0x21, UDFU_REQ_DNLOAD, 2, IFC, 16, data16, &r);
-        cf_pump(&dev);
+        /* Synchronous callbacks (UDFU_CFG_ASYNC 0): the work is pending
+         * while the main loop has not run it yet. */
+        if (UDFU_CFG_ASYNC)
+            cf_pump(&dev);
         cf_ctl(&dev, 0xA1, UDFU_REQ_GETSTATUS, 0, IFC, 6, NULL, &r);
         if (r.kind != CF_IN || r.len != 6 || r.data[4] != UDFU_DNBUSY ||
             (r.data[1] | r.data[2] | r.data[3]) == 0)
@@ -438,7 +441,10 @@ static int prepare(enum prep p, unsigned flav)
             dev.hold = 1;
         }
         cf_ctl(&dev, 0xA1, UDFU_REQ_GETSTATUS, 0, IFC, 6, NULL, &r);
-        cf_pump(&dev);
+        /* Synchronous callbacks: the manifestation is pending until the
+         * main loop runs it. */
+        if (p != P_MANIFEST || UDFU_CFG_ASYNC)
+            cf_pump(&dev);
         break;
     case P_UPIDLE:
         cf_ctl(&dev, 0xA1, UDFU_REQ_UPLOAD, 2, IFC, XFER, NULL, &r);
@@ -563,7 +569,7 @@ TEST(every_table_cell_gives_the_listed_response_state_and_status)
         const struct row *w = &table[i];
         unsigned f, ran = 1;
         for (f = FP; f <= FR; f <<= 1)
-            if (w->flav & f) {
+            if ((w->flav & f) && (f != FP || UDFU_CFG_PLAIN)) {
                 int ok = run_cell(i, f);
                 ran &= (unsigned)ok;
                 executions += ok;

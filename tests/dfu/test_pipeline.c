@@ -16,7 +16,7 @@ static void pipe_init(uint8_t attr, uint8_t alt)
 {
     fx_init(&F, attr);
     F.cfg.buffers = 2;
-    udfu_dfu_init(&F.dfu, &F.cfg);
+    fx_start(&F);
     udfu_dfu_set_alt(&F.dfu, alt);
     fx_task(&F);
     memset(F.flash, 0xFF, sizeof F.flash); /* DfuSe hosts erase first */
@@ -195,11 +195,13 @@ TEST(abort_keeps_acknowledged_blocks_and_reports_remaining_time)
 
 int main(void)
 {
-    RUN(second_block_is_taken_while_first_programs);
-    RUN(single_buffer_waits_for_every_block);
-    RUN(pipelined_plain_image_lands_byte_for_byte);
-    RUN(late_program_error_stops_pipeline_and_manifestation);
-    RUN(leave_waits_for_pipeline_to_drain);
-    RUN(abort_keeps_acknowledged_blocks_and_reports_remaining_time);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC, second_block_is_taken_while_first_programs);
+    RUN_IF(UDFU_CFG_ASYNC, single_buffer_waits_for_every_block);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_PLAIN, pipelined_plain_image_lands_byte_for_byte);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC,
+           late_program_error_stops_pipeline_and_manifestation);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC, leave_waits_for_pipeline_to_drain);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC,
+           abort_keeps_acknowledged_blocks_and_reports_remaining_time);
     return test_summary();
 }

@@ -314,7 +314,7 @@ static void dfuse_download(int async, uint32_t addr, uint32_t n)
 TEST(dfu_util_dfuse_download_with_leave)
 {
     int async;
-    for (async = 0; async < 2; async++) {
+    for (async = 0; async < 1 + UDFU_CFG_ASYNC; async++) {
         dfuse_download(async, 0x08001800u, 13000);
         /* 6 pages erased (5 x 2 KiB + one 8 KiB), 7 chunks, 8 set-address */
         CHECK_EQ(dev.erases, 6);
@@ -367,7 +367,7 @@ TEST(dfu_util_dfuse_upload_without_address_reads_16k_from_the_start)
 TEST(dfu_util_dfuse_mass_erase_force)
 {
     int async;
-    for (async = 0; async < 2; async++) {
+    for (async = 0; async < 1 + UDFU_CFG_ASYNC; async++) {
         int i;
         dfuse_setup(async);
         snapshot();
@@ -519,10 +519,10 @@ TEST(dfu_util_detach_on_a_will_detach_device)
 
 int main(void)
 {
-    RUN(dfu_util_download_plain_not_tolerant_resets_and_leaves);
-    RUN(dfu_util_download_plain_tolerant_ends_in_idle_and_leaves_on_final_reset);
-    RUN(dfu_util_download_plain_survives_dfu_util_manifest_sleep);
-    RUN(dfu_util_upload_plain_reads_the_whole_target);
+    RUN_IF(UDFU_CFG_PLAIN, dfu_util_download_plain_not_tolerant_resets_and_leaves);
+    RUN_IF(UDFU_CFG_PLAIN, dfu_util_download_plain_tolerant_ends_in_idle_and_leaves_on_final_reset);
+    RUN_IF(UDFU_CFG_PLAIN, dfu_util_download_plain_survives_dfu_util_manifest_sleep);
+    RUN_IF(UDFU_CFG_PLAIN, dfu_util_upload_plain_reads_the_whole_target);
     RUN(dfu_util_layout_string_parses_to_the_memory_map);
     RUN(dfu_util_dfuse_download_with_leave);
     RUN(dfu_util_dfuse_download_unaligned_start);

@@ -73,7 +73,7 @@ static void dfu_mode(void)
     memset(&dcfg, 0, sizeof(dcfg));
     dcfg.context = &d;
     dcfg.targets = targets;
-    dcfg.target_count = 2;
+    dcfg.target_count = UDFU_CFG_PLAIN ? 2 : 1; /* alt 1 is plain DFU */
     dcfg.attributes = UDFU_ATTR_CAN_DNLOAD | UDFU_ATTR_MANIFEST_TOLERANT;
     dcfg.transfer_size = XFER;
     dcfg.buffer = xbuf;
@@ -84,7 +84,11 @@ static void dfu_mode(void)
     dcfg.prog = cb_prog;
     dcfg.manifest = cb_manifest;
     dcfg.leave = cb_leave;
-    udfu_dfu_init(&dfu, &dcfg);
+    if (udfu_dfu_init(&dfu, &dcfg)) {
+        /* Running on would drive an uninitialised instance. */
+        fprintf(stderr, "dfu_mode: udfu_dfu_init refused the config\n");
+        abort();
+    }
     leaves = manifests = 0;
     now += 1000;
     udfu_dfu_task(&dfu, now);
@@ -186,6 +190,16 @@ static int dfuse_download(uint32_t version, uint32_t target)
     return st;
 }
 
+/* The old image (version 1) the device runs before the tests' download:
+ * put there by plain DFU where it is compiled in, else by DfuSe. */
+static void install_old(void)
+{
+    if (UDFU_CFG_PLAIN)
+        plain_download(1);
+    else
+        dfuse_download(1, DEV_SLOT0);
+}
+
 TEST(plain_download_through_the_class_core_commits_and_boots)
 {
     dev_open(&d, LAYOUT_SINGLE, 0);
@@ -232,7 +246,7 @@ TEST(dfuse_erase_of_the_bootloader_is_refused)
 {
     dev_open(&d, LAYOUT_SINGLE, 0);
     dfu_mode();
-    plain_download(1);
+    install_old();
     dfu_mode();
     udfu_dfu_set_alt(&dfu, 0);
     CHECK_EQ(dfuse_cmd(UDFU_DFUSE_CMD_ERASE, DEV_BOOT), UDFU_DFU_ERROR);
@@ -246,11 +260,12 @@ TEST(dfuse_erase_of_the_bootloader_is_refused)
 TEST(download_through_the_class_core_survives_power_loss_everywhere)
 {
     unsigned all_points = 0, all_bricks = 0;
-    for (int dfuse = 0; dfuse < 2; dfuse++) {
+    /* plain DFU only where it is compiled in (udfu_opt.h) */
+    for (int dfuse = !UDFU_CFG_PLAIN; dfuse < 2; dfuse++) {
         unsigned points = 0, bricks = 0;
         dev_open(&d, LAYOUT_SINGLE, 128);
         dfu_mode();
-        plain_download(1);
+        install_old();
         dfu_mode();
         uint8_t *saved = malloc(d.nor.size);
         memcpy(saved, d.nor.mem, d.nor.size);
@@ -296,18 +311,19 @@ TEST(download_through_the_class_core_survives_power_loss_everywhere)
                dfuse ? "dfuse" : "plain", points, bricks);
         free(saved);
         dev_close(&d);
+        CHECK(points > 25); /* per protocol: some of them may be compiled out */
         all_points += points;
         all_bricks += bricks;
     }
-    CHECK(all_points > 50);
+    CHECK(all_points > 25);
     CHECK_EQ(all_bricks, 0);
 }
 
 int main(void)
 {
-    RUN(plain_download_through_the_class_core_commits_and_boots);
+    RUN_IF(UDFU_CFG_PLAIN, plain_download_through_the_class_core_commits_and_boots);
     RUN(dfuse_download_and_leave_commits_and_boots);
-    RUN(refused_image_reports_an_error_and_stays_in_dfu);
+    RUN_IF(UDFU_CFG_PLAIN, refused_image_reports_an_error_and_stays_in_dfu);
     RUN(dfuse_erase_of_the_bootloader_is_refused);
     RUN(download_through_the_class_core_survives_power_loss_everywhere);
     return test_summary();

@@ -42,7 +42,8 @@ static int first_block(struct fx *f, uint8_t alt)
 
 int rg_reach(struct fx *f, uint8_t alt, int st)
 {
-    udfu_dfu_set_alt(&f->dfu, alt);
+    if (udfu_dfu_set_alt(&f->dfu, alt))
+        return -1; /* no such alt (plain DFU compiled out) */
     switch (st) {
     case UDFU_DFU_IDLE:
         break;
@@ -57,7 +58,10 @@ int rg_reach(struct fx *f, uint8_t alt, int st)
         } else {
             first_block(f, alt);
         }
-        fx_task(f); /* the memory work starts and stays pending */
+        /* The memory work starts and stays pending; with synchronous
+         * callbacks (UDFU_CFG_ASYNC 0) it is pending until the task runs. */
+        if (UDFU_CFG_ASYNC)
+            fx_task(f);
         fx_status(f, NULL, NULL);
         break;
     case UDFU_DNLOAD_IDLE:
@@ -129,7 +133,8 @@ int rg_plain_download(struct fx *f, const uint8_t *img, uint32_t len)
     uint32_t off = 0;
     uint16_t block = 0;
     int st, guard;
-    udfu_dfu_set_alt(&f->dfu, RG_ALT_PLAIN);
+    if (udfu_dfu_set_alt(&f->dfu, RG_ALT_PLAIN))
+        return -1; /* plain DFU compiled out */
     while (off < len) {
         uint16_t n = (uint16_t)(len - off < FX_XFER ? len - off : FX_XFER);
         if (fx_req(f, 0x21, UDFU_REQ_DNLOAD, block++, n, img + off) != n)

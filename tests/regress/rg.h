@@ -17,12 +17,16 @@
 #define RG_CAN (UDFU_ATTR_CAN_DNLOAD | UDFU_ATTR_CAN_UPLOAD)
 #define RG_ALT_DFUSE 0 /* fx_targets[0]: DfuSe, sector 0 read-only */
 #define RG_ALT_PLAIN 1 /* fx_targets[1]: plain DFU from 0x08004000 */
+/* For behaviour both protocols share (routing, data stage checks): the
+ * plain target where it is compiled in (UDFU_CFG_PLAIN), else DfuSe. */
+#define RG_ALT_SHARED (UDFU_CFG_PLAIN ? RG_ALT_PLAIN : RG_ALT_DFUSE)
 #define RG_APP 0x08004000u
 #define RG_CANARY 0xC5
 
 /* Brings f (initialised with attributes that allow it) to DFU state st on
  * alt, the way a host would; asynchronous work is left pending where the
- * state needs it (dfuDNBUSY). Returns the state reached. */
+ * state needs it (dfuDNBUSY). Returns the state reached, or -1 if alt
+ * does not exist (RG_ALT_PLAIN without UDFU_CFG_PLAIN). */
 int rg_reach(struct fx *f, uint8_t alt, int st);
 
 /* A DfuSe command (DNLOAD block 0) followed by what dfu-util does:
@@ -44,7 +48,8 @@ int rg_same(const struct fx *f, const struct rg_snap *s);
  * dfuIDLE, or the first unexpected state. */
 int rg_dfuse_write(struct fx *f, uint32_t addr, const uint8_t *data, uint16_t len);
 /* A complete plain download on alt 1 (blocks, zero-length DNLOAD,
- * GETSTATUS until done). Returns the final state. */
+ * GETSTATUS until done). Returns the final state, or -1 (a request
+ * stalled, or no alt 1). */
 int rg_plain_download(struct fx *f, const uint8_t *img, uint32_t len);
 void rg_pattern(uint8_t *p, uint32_t n, uint32_t seed);
 

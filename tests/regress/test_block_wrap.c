@@ -89,8 +89,8 @@ TEST(dfuse_high_block_numbers_never_reach_past_the_map)
 
 int main(void)
 {
-    RUN(plain_download_past_65536_blocks_lands_contiguously);
-    RUN(plain_upload_past_65536_blocks_reads_contiguously);
+    RUN_IF(UDFU_CFG_PLAIN, plain_download_past_65536_blocks_lands_contiguously);
+    RUN_IF(UDFU_CFG_PLAIN, plain_upload_past_65536_blocks_reads_contiguously);
     RUN(dfuse_block_1_is_refused_both_ways);
     RUN(dfuse_upload_block_0_is_the_command_list_not_memory);
     RUN(dfuse_high_block_numbers_never_reach_past_the_map);

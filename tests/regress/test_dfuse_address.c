@@ -88,7 +88,7 @@ static void wrap_init(void)
     fx_init(&F, RG_CAN);
     F.cfg.targets = &wrap_target;
     F.cfg.target_count = 1;
-    udfu_dfu_init(&F.dfu, &F.cfg);
+    fx_start(&F);
 }
 
 TEST(address_that_wraps_past_4gib_is_refused_even_where_memory_is)
@@ -151,7 +151,7 @@ TEST(mass_erase_with_nothing_erasable_erases_nothing)
     fx_init(&F, RG_CAN);
     F.cfg.targets = &noerase_target;
     F.cfg.target_count = 1;
-    udfu_dfu_init(&F.dfu, &F.cfg);
+    fx_start(&F);
     st = rg_cmd(&F, (const uint8_t *)"\x41", 1);
     CHECK(st == UDFU_DNLOAD_IDLE || st == UDFU_DFU_ERROR);
     fx_advance(&F, 1000);

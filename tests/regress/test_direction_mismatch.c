@@ -25,7 +25,7 @@ TEST(dfu_request_of_the_wrong_direction_stalls_and_changes_nothing)
     static const uint16_t lens[] = {0, 1, 6, FX_XFER};
     unsigned s, l;
     uint8_t req, alt;
-    for (alt = 0; alt < 2; alt++)
+    for (alt = 0; alt < 1 + UDFU_CFG_PLAIN; alt++) /* alt 1: plain DFU */
         for (s = 0; s < sizeof states / sizeof states[0]; s++)
             for (req = UDFU_REQ_DETACH; req <= UDFU_REQ_ABORT; req++)
                 for (l = 0; l < sizeof lens / sizeof lens[0]; l++) {
@@ -48,7 +48,7 @@ TEST(request_for_another_interface_type_or_recipient_stalls_and_changes_nothing)
         for (req = 0; req <= UDFU_REQ_ABORT; req++) {
             struct rg_snap before;
             fx_init(&F, RG_CAN);
-            rg_reach(&F, RG_ALT_PLAIN, UDFU_DNLOAD_IDLE);
+            CHECK_EQ(rg_reach(&F, RG_ALT_SHARED, UDFU_DNLOAD_IDLE), UDFU_DNLOAD_IDLE);
             rg_snap(&F, &before);
             CHECK_EQ(fx_req(&F, types[i], req, 0, (types[i] & 0x80) ? 6 : 0, junk),
                      UDFU_ERR_STALL);

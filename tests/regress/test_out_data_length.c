@@ -17,7 +17,7 @@ TEST(short_or_long_data_stage_stalls_and_writes_nothing)
         struct udfu_setup s = {0x21, UDFU_REQ_DNLOAD, 0, 0, 64};
         uint8_t *p = NULL;
         fx_init(&F, RG_CAN);
-        udfu_dfu_set_alt(&F.dfu, RG_ALT_PLAIN);
+        CHECK_EQ(udfu_dfu_set_alt(&F.dfu, RG_ALT_SHARED), 0);
         CHECK_EQ(udfu_dfu_setup(&F.dfu, &s, &p), 64);
         CHECK_EQ(udfu_dfu_data(&F.dfu, got[i]), UDFU_ERR_STALL);
         CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_DFU_ERROR);
@@ -33,7 +33,7 @@ TEST(new_setup_during_a_data_stage_drops_it)
     struct udfu_setup gs = {0xA1, UDFU_REQ_GETSTATUS, 0, 0, 6};
     uint8_t *p = NULL, *q = NULL;
     fx_init(&F, RG_CAN);
-    udfu_dfu_set_alt(&F.dfu, RG_ALT_PLAIN);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, RG_ALT_SHARED), 0);
     CHECK_EQ(udfu_dfu_setup(&F.dfu, &dn, &p), 64);
     CHECK_EQ(udfu_dfu_setup(&F.dfu, &gs, &q), 6);
     CHECK_EQ(udfu_dfu_data(&F.dfu, 64), UDFU_ERR_STALL); /* the late data */
@@ -44,7 +44,7 @@ TEST(new_setup_during_a_data_stage_drops_it)
 TEST(usbd_stalls_an_out_stage_of_the_wrong_length)
 {
     rg_usb_init(&U, RG_CAN);
-    udfu_dfu_set_alt(&U.fx.dfu, RG_ALT_PLAIN);
+    CHECK_EQ(udfu_dfu_set_alt(&U.fx.dfu, RG_ALT_SHARED), 0);
     CHECK_EQ(rg_usb_setup(&U, 0x21, UDFU_REQ_DNLOAD, 0, 0, 64), RG_OUT);
     U.last = RG_NONE;
     udfu_usbd_out_done(&U.usbd, 65);

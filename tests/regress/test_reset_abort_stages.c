@@ -138,7 +138,7 @@ TEST(data_stage_of_a_transfer_cut_by_reset_is_refused)
     struct udfu_setup dn = {0x21, UDFU_REQ_DNLOAD, 0, 0, 64};
     uint8_t *p = NULL;
     fx_init(&F, RG_CAN);
-    udfu_dfu_set_alt(&F.dfu, RG_ALT_PLAIN);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, RG_ALT_SHARED), 0);
     CHECK_EQ(udfu_dfu_setup(&F.dfu, &dn, &p), 64);
     udfu_dfu_reset(&F.dfu);
     memset(p, 0x00, 64); /* the controller finishes the old DMA anyway */
@@ -299,19 +299,21 @@ TEST(reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu)
     uint8_t erase[5] = {0x41, 0x00, 0x40, 0x00, 0x08};
     int i;
     /* plain: manifestation started, host mistake, CLRSTATUS, a new block */
-    fx_init(&F, RG_CAN);
-    F.cfg.buffers = 2;
-    CHECK_EQ(rg_reach(&F, RG_ALT_PLAIN, UDFU_MANIFEST), UDFU_MANIFEST);
-    fx_req(&F, 0x21, UDFU_REQ_ABORT, 0, 0, NULL); /* illegal in dfuMANIFEST */
-    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL), 0);
-    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, FX_XFER, blk), FX_XFER);
-    for (i = 0; i < 5; i++) {
-        fx_advance(&F, 100);
-        fx_status(&F, NULL, NULL);
+    if (UDFU_CFG_PLAIN) {
+        fx_init(&F, RG_CAN);
+        F.cfg.buffers = 2;
+        CHECK_EQ(rg_reach(&F, RG_ALT_PLAIN, UDFU_MANIFEST), UDFU_MANIFEST);
+        fx_req(&F, 0x21, UDFU_REQ_ABORT, 0, 0, NULL); /* illegal in dfuMANIFEST */
+        CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_CLRSTATUS, 0, 0, NULL), 0);
+        CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 0, FX_XFER, blk), FX_XFER);
+        for (i = 0; i < 5; i++) {
+            fx_advance(&F, 100);
+            fx_status(&F, NULL, NULL);
+        }
+        udfu_dfu_reset(&F.dfu);
+        fx_advance(&F, 5000);
+        CHECK_EQ(F.leaves, 0);
     }
-    udfu_dfu_reset(&F.dfu);
-    fx_advance(&F, 5000);
-    CHECK_EQ(F.leaves, 0);
     /* DfuSe: the leave's check started by a reset in dfuERROR, CLRSTATUS,
      * then a page erase */
     fx_init(&F, RG_CAN);
@@ -388,16 +390,20 @@ TEST(alt_change_drops_a_pending_dfuse_leave)
 
 int main(void)
 {
-    RUN(reset_abort_or_alt_change_at_every_stage_then_normal_use_works);
+    RUN_IF(UDFU_CFG_PLAIN, reset_abort_or_alt_change_at_every_stage_then_normal_use_works);
     RUN(data_stage_of_a_transfer_cut_by_reset_is_refused);
-    RUN(pipelined_work_never_programs_a_buffer_the_next_transfer_owns);
-    RUN(block_queued_behind_cancelled_work_is_still_programmed);
-    RUN(second_download_after_a_tolerant_manifestation_erases_again);
-    RUN(reset_in_a_second_download_after_a_tolerant_manifestation_stays_in_dfu);
-    RUN(clrstatus_after_manifestation_disarms_the_pending_leave);
-    RUN(manifestation_ending_after_the_host_moved_on_leaves_the_state_alone);
-    RUN(reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu);
-    RUN(leave_never_counts_a_check_that_ran_before_queued_work);
-    RUN(alt_change_drops_a_pending_dfuse_leave);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC && UDFU_CFG_PLAIN,
+           pipelined_work_never_programs_a_buffer_the_next_transfer_owns);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC && UDFU_CFG_PLAIN,
+           block_queued_behind_cancelled_work_is_still_programmed);
+    RUN_IF(UDFU_CFG_PLAIN, second_download_after_a_tolerant_manifestation_erases_again);
+    RUN_IF(UDFU_CFG_PLAIN, reset_in_a_second_download_after_a_tolerant_manifestation_stays_in_dfu);
+    RUN_IF(UDFU_CFG_PLAIN, clrstatus_after_manifestation_disarms_the_pending_leave);
+    RUN_IF(UDFU_CFG_PLAIN, manifestation_ending_after_the_host_moved_on_leaves_the_state_alone);
+    RUN_IF(UDFU_CFG_PIPELINE,
+           reset_after_work_queued_behind_an_abandoned_manifestation_stays_in_dfu);
+    RUN_IF(UDFU_CFG_PIPELINE && UDFU_CFG_ASYNC,
+           leave_never_counts_a_check_that_ran_before_queued_work);
+    RUN_IF(UDFU_CFG_PLAIN, alt_change_drops_a_pending_dfuse_leave);
     return test_summary();
 }

@@ -22,15 +22,15 @@ static void prot_init(uint8_t attributes)
 {
     fx_init(&F, attributes);
     F.cfg.targets = prot_targets;
-    F.cfg.target_count = 2;
-    udfu_dfu_init(&F.dfu, &F.cfg);
+    F.cfg.target_count = UDFU_CFG_PLAIN ? 2 : 1; /* alt 1 is plain DFU */
+    fx_start(&F);
     memset(F.in, 0, sizeof F.in);
 }
 
 TEST(upload_is_refused_without_bitcanupload)
 {
     uint8_t alt;
-    for (alt = 0; alt < 2; alt++) {
+    for (alt = 0; alt < 1 + UDFU_CFG_PLAIN; alt++) { /* alt 1: plain DFU */
         fx_init(&F, UDFU_ATTR_CAN_DNLOAD);
         udfu_dfu_set_alt(&F.dfu, alt);
         CHECK_EQ(fx_req(&F, 0xA1, UDFU_REQ_UPLOAD, alt ? 0 : 2, 64, NULL), UDFU_ERR_STALL);
@@ -88,7 +88,7 @@ int main(void)
     RUN(upload_is_refused_without_bitcanupload);
     RUN(dfuse_upload_of_write_only_memory_is_refused_without_reading);
     RUN(dfuse_upload_straddling_into_protected_memory_leaks_nothing);
-    RUN(plain_upload_stops_at_protected_memory);
+    RUN_IF(UDFU_CFG_PLAIN, plain_upload_stops_at_protected_memory);
     RUN(refused_upload_through_usbd_is_a_stall_not_data);
     return test_summary();
 }

@@ -23,7 +23,7 @@ TEST(dnload_longer_than_wtransfersize_stalls_before_the_data_stage)
     static const uint16_t lens[] = {FX_XFER + 1, 2 * FX_XFER, 4096, 0xFFFF};
     unsigned i;
     uint8_t alt;
-    for (alt = 0; alt < 2; alt++) {
+    for (alt = 0; alt < 1 + UDFU_CFG_PLAIN; alt++) { /* alt 1: plain DFU */
         for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
             uint8_t *p = NULL;
             struct udfu_setup s = {0x21, UDFU_REQ_DNLOAD, 2, 0, lens[i]};
@@ -46,7 +46,7 @@ TEST(upload_longer_than_wtransfersize_stalls_without_reading)
     static const uint16_t lens[] = {FX_XFER + 1, 4096, 0xFFFF};
     unsigned i;
     uint8_t alt;
-    for (alt = 0; alt < 2; alt++) {
+    for (alt = 0; alt < 1 + UDFU_CFG_PLAIN; alt++) { /* alt 1: plain DFU */
         for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
             fx_init(&F, RG_CAN);
             udfu_dfu_set_alt(&F.dfu, alt);

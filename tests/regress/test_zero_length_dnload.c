@@ -22,7 +22,7 @@ TEST(zero_length_dnload_in_every_state)
 {
     unsigned i;
     uint8_t alt;
-    for (alt = 0; alt < 2; alt++)
+    for (alt = 0; alt < 1 + UDFU_CFG_PLAIN; alt++) /* alt 1: plain DFU */
         for (i = 0; i < sizeof all_states / sizeof all_states[0]; i++) {
             int st = all_states[i], reached, n, manifests;
             fx_init(&F, RG_CAN);
@@ -92,8 +92,8 @@ TEST(zero_length_dnload_through_usbd_has_no_data_stage)
 int main(void)
 {
     RUN(zero_length_dnload_in_every_state);
-    RUN(zero_length_dnload_never_programs_zero_bytes);
-    RUN(plain_download_of_nothing_is_refused_not_manifested);
-    RUN(zero_length_dnload_through_usbd_has_no_data_stage);
+    RUN_IF(UDFU_CFG_PLAIN, zero_length_dnload_never_programs_zero_bytes);
+    RUN_IF(UDFU_CFG_PLAIN, plain_download_of_nothing_is_refused_not_manifested);
+    RUN_IF(UDFU_CFG_PLAIN, zero_length_dnload_through_usbd_has_no_data_stage);
     return test_summary();
 }
