@@ -4,17 +4,23 @@
  * DFU-mode or run-time class.
  *
  * A control transfer goes SETUP -> optional data stage -> status stage.
- * `stage` says which completion event is awaited next; anything else the
- * driver reports (a late OUT after a new SETUP, a status without transfer)
- * is ignored, so no event can act on a transfer that is gone.
+ * `ctl` says which completion event is awaited next and what it then does;
+ * anything else the driver reports (a late OUT after a new SETUP, a status
+ * without transfer) is ignored, so no event can act on a transfer that is
+ * gone.
  */
-#include "udfu_usbd.h"
+#include "usbd_int.h"
 
 #include "udfu_util.h"
 
-enum { STAGE_IDLE, STAGE_DATA_OUT, STAGE_STATUS };
-/* Whose transfer it is: decides what happens at the status stage. */
-enum { OWN_STD, OWN_CLASS, OWN_ADDRESS };
+/* u->ctl: the event awaited, and what its completion does. */
+enum {
+    CTL_IDLE,          /* nothing: late events are ignored */
+    CTL_OUT,           /* the OUT data stage of DNLOAD */
+    CTL_STATUS,        /* a status stage with nothing after it */
+    CTL_CLASS,         /* a status stage the class wants to hear about */
+    CTL_ADDRESS = 0x80 /* | address: SET_ADDRESS, applied after its status stage */
+};
 
 #define RT_DIR_IN 0x80u
 #define RT_TYPE(t) ((t) & 0x60u)
@@ -35,9 +41,25 @@ enum { OWN_STD, OWN_CLASS, OWN_ADDRESS };
 #define REQ_SET_CONFIGURATION 9
 #define REQ_GET_INTERFACE 10
 #define REQ_SET_INTERFACE 11
-/* Standard requests whose data stage is IN; the others have none. */
-#define REQ_IN_MASK ((1u << REQ_GET_STATUS) | (1u << REQ_GET_DESCRIPTOR) | \
-                     (1u << REQ_GET_CONFIGURATION) | (1u << REQ_GET_INTERFACE))
+
+/* Who a standard request may be addressed to (bits of std_reqs[] and of
+ * usbd_whom()), and whether its data stage is IN. */
+#define TO_DEV 0x01u  /* the device */
+#define TO_IF 0x02u   /* interface 0 of a configured device */
+#define TO_EP0 0x04u  /* endpoint 0, either direction */
+#define TO_IF0 0x08u  /* interface 0, configured or not */
+#define STD_IN 0x80u
+
+/* Indexed by bRequest. The rest (SET_DESCRIPTOR, SYNCH_FRAME, reserved)
+ * is not offered: 0 stalls it. */
+static const uint8_t std_reqs[REQ_SET_INTERFACE + 1] = {
+    STD_IN | TO_DEV | TO_IF | TO_EP0, /* GET_STATUS */
+    TO_EP0, 0, TO_EP0,                /* CLEAR_FEATURE, -, SET_FEATURE */
+    0, TO_DEV,                        /* -, SET_ADDRESS */
+    STD_IN | TO_DEV | TO_IF0,         /* GET_DESCRIPTOR (interface: functional) */
+    0, STD_IN | TO_DEV, TO_DEV,       /* SET_DESCRIPTOR, GET/SET_CONFIGURATION */
+    STD_IN | TO_IF, TO_IF             /* GET/SET_INTERFACE */
+};
 
 /* bInterfaceNumber of the DFU interface: udfu_usbd_init() only accepts a
  * class configured for interface 0, the only one a one-interface device
@@ -54,216 +76,217 @@ int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
     const struct udfu_dcd *dcd = cfg ? cfg->dcd : NULL;
     /* ep0_size & 0x87 clear and at most one bit set: 0, 8, 16, 32 or 64. */
     int ok = u && dcd && dcd->ep0_in && dcd->ep0_out && dcd->ep0_ack && dcd->ep0_stall &&
-             !cfg->dfu != !cfg->rt && !(cfg->ep0_size & 0x87u) &&
-             !(cfg->ep0_size & (cfg->ep0_size - 1u));
-    if (ok && cfg->dfu)
-        ok = cfg->dfu->cfg && cfg->dfu->cfg->interface == USBD_IFNUM &&
+             !(cfg->ep0_size & 0x87u) && !(cfg->ep0_size & (cfg->ep0_size - 1u));
+    /* Exactly one class, of a mode the build has, on interface 0. */
+    if (ok && USBD_IS_DFU(cfg))
+        ok = cfg->dfu && !cfg->rt && cfg->dfu->cfg && cfg->dfu->cfg->interface == USBD_IFNUM &&
              cfg->dfu->cfg->target_count - 1u < USBD_MAX_ALTS;
     else if (ok)
-        ok = cfg->rt->cfg && cfg->rt->cfg->interface == USBD_IFNUM;
+        ok = cfg->rt && !cfg->dfu && cfg->rt->cfg && cfg->rt->cfg->interface == USBD_IFNUM;
     UDFU_ASSERT(ok);
     if (!ok)
         return UDFU_ERR_INVAL;
-    memset(u, 0, sizeof *u);
     u->cfg = cfg;
+    u->address = 0;
+    u->configuration = 0;
+    u->alt = 0;
+    u->ctl = CTL_IDLE;
     return 0;
 }
 
-static int usbd_get_descriptor(struct udfu_usbd *u, const struct udfu_setup *r)
+/* The recipients (TO_* bits) request r is addressed to. The interface
+ * exists only in the Configured state; EP0 always. */
+static unsigned usbd_whom(const struct udfu_usbd *u, const struct udfu_setup *r)
+{
+    switch (RT_RCPT(r->bmRequestType)) {
+    case RCPT_DEVICE:
+        return TO_DEV;
+    case RCPT_INTERFACE:
+        if (r->wIndex == USBD_IFNUM)
+            return u->configuration ? TO_IF | TO_IF0 : TO_IF0;
+        break;
+    case RCPT_ENDPOINT:
+        if (!(r->wIndex & 0xFF7Fu))
+            return TO_EP0;
+        break;
+    }
+    return 0;
+}
+
+static int usbd_get_descriptor(struct udfu_usbd *u, uint16_t value, unsigned whom)
 {
     const struct udfu_usbd_cfg *c = u->cfg;
-    uint8_t type = (uint8_t)(r->wValue >> 8), index = (uint8_t)r->wValue;
-    uint8_t rcpt = RT_RCPT(r->bmRequestType);
+    uint8_t type = (uint8_t)(value >> 8), index = (uint8_t)value;
     int (*fn)(const struct udfu_usbd_cfg *, uint8_t *, uint16_t) = NULL;
     /* The functional descriptor is also asked for with the interface as
      * recipient; everything else is a device request. */
-    if (rcpt != RCPT_DEVICE && !(rcpt == RCPT_INTERFACE && type == UDFU_DESC_FUNCTIONAL &&
-                                 r->wIndex == USBD_IFNUM))
+    if (!(whom & TO_DEV) && type != UDFU_DESC_FUNCTIONAL)
         return UDFU_ERR_STALL;
     switch (type) {
     case 1: fn = udfu_usbd_device_desc; break;
     case 2: fn = index ? NULL : udfu_usbd_config_desc; break;
     case 3: return udfu_usbd_string_desc(c, index, u->buf, sizeof u->buf);
+#if UDFU_CFG_MSOS20
     case 0x0F: fn = udfu_usbd_bos_desc; break;
+#endif
     case UDFU_DESC_FUNCTIONAL: fn = udfu_usbd_func_desc; break;
     }
-    if (fn)
-        return fn(c, u->buf, sizeof u->buf);
     /* Including DEVICE_QUALIFIER: a full-speed-only device stalls it. */
-    return UDFU_ERR_STALL;
-}
-
-/* SET_CONFIGURATION / SET_INTERFACE: both select an alt setting (a new
- * configuration starts at alt 0). The run-time interface has only alt 0. */
-static int usbd_select_alt(struct udfu_usbd *u, uint16_t alt)
-{
-    if (alt > 0xFF || (u->cfg->rt && alt))
-        return UDFU_ERR_STALL;
-    if (u->cfg->dfu && udfu_dfu_set_alt(u->cfg->dfu, (uint8_t)alt) < 0)
-        return UDFU_ERR_STALL;
-    u->alt = (uint8_t)alt;
-    return 0;
+    return fn ? fn(c, u->buf, sizeof u->buf) : UDFU_ERR_STALL;
 }
 
 static int usbd_standard(struct udfu_usbd *u, const struct udfu_setup *r)
 {
-    uint8_t rcpt = RT_RCPT(r->bmRequestType);
-    uint8_t *b = u->buf;
-    /* The interface exists only in the Configured state; EP0 always. */
-    int to_if = rcpt == RCPT_INTERFACE && r->wIndex == USBD_IFNUM && u->configuration;
-    int to_ep0 = rcpt == RCPT_ENDPOINT && (r->wIndex & 0xFF7Fu) == 0;
+    const struct udfu_usbd_cfg *c = u->cfg;
+    unsigned whom = usbd_whom(u, r), req = r->bRequest;
+    uint16_t value = r->wValue;
+    uint8_t v;
 
-    /* Direction must match the request, and none of ours carries OUT data. */
-    if (r->bRequest > REQ_SET_INTERFACE ||
-        ((REQ_IN_MASK >> r->bRequest) & 1u) != (r->bmRequestType >> 7) ||
+    /* Known, addressed to what it may be, direction as the request says,
+     * and none of ours carries OUT data. */
+    if (req > REQ_SET_INTERFACE || !(std_reqs[req] & whom) ||
+        ((std_reqs[req] ^ r->bmRequestType) & RT_DIR_IN) ||
         (!(r->bmRequestType & RT_DIR_IN) && r->wLength))
         return UDFU_ERR_STALL;
-    switch (r->bRequest) {
+    switch (req) {
     case REQ_GET_STATUS:
-        if (rcpt != RCPT_DEVICE && !to_if && !to_ep0)
-            break;
         /* Self-powered bit for the device; remote wakeup and halt stay 0. */
-        b[0] = rcpt == RCPT_DEVICE && u->cfg->self_powered;
-        b[1] = 0;
+        v = whom == TO_DEV && c->self_powered;
+        u->buf[1] = 0;
+        u->buf[0] = v;
         return 2;
     case REQ_CLEAR_FEATURE:
     case REQ_SET_FEATURE:
         /* Only ENDPOINT_HALT of EP0 (a no-op: EP0 stalls only until the next
          * SETUP). DEVICE_REMOTE_WAKEUP is not offered, TEST_MODE is
          * high-speed only, interfaces have no features. */
-        return to_ep0 && r->wValue == 0 ? 0 : UDFU_ERR_STALL;
+        return value ? UDFU_ERR_STALL : 0;
     case REQ_SET_ADDRESS:
-        if (rcpt != RCPT_DEVICE || r->wValue > 127)
-            break;
-        u->owner = OWN_ADDRESS; /* applied after the status stage */
+        if (value > 127)
+            return UDFU_ERR_STALL;
+        u->ctl = (uint8_t)(CTL_ADDRESS | value); /* applied after the status stage */
         return 0;
     case REQ_GET_DESCRIPTOR:
-        return usbd_get_descriptor(u, r);
+        return usbd_get_descriptor(u, value, whom);
     case REQ_GET_CONFIGURATION:
-        if (rcpt != RCPT_DEVICE)
-            break;
-        b[0] = u->configuration;
+        u->buf[0] = u->configuration;
+        return 1;
+    case REQ_GET_INTERFACE:
+        u->buf[0] = u->alt;
         return 1;
     case REQ_SET_CONFIGURATION:
-        if (rcpt != RCPT_DEVICE || r->wValue > 1 || usbd_select_alt(u, 0) < 0)
-            break;
-        u->configuration = (uint8_t)r->wValue;
-        return 0;
-    case REQ_GET_INTERFACE:
-        if (!to_if)
-            break;
-        b[0] = u->alt;
-        return 1;
-    case REQ_SET_INTERFACE:
-        return to_if ? usbd_select_alt(u, r->wValue) : UDFU_ERR_STALL;
+        if (value > 1)
+            return UDFU_ERR_STALL;
+        /* A (new) configuration starts at alt 0, which every interface
+         * has (udfu_usbd_init checked there is a target). */
+        u->configuration = (uint8_t)value;
+        value = 0;
+        break;
     }
-    return UDFU_ERR_STALL;
-}
-
-static int usbd_class(struct udfu_usbd *u, const struct udfu_setup *r, uint8_t **data)
-{
-    if (RT_RCPT(r->bmRequestType) != RCPT_INTERFACE || r->wIndex != USBD_IFNUM ||
-        !u->configuration)
+    /* SET_CONFIGURATION and SET_INTERFACE select an alt setting; the
+     * run-time interface has only alt 0. */
+    if (value > 0xFF || (USBD_IS_DFU(c) ? udfu_dfu_set_alt(c->dfu, (uint8_t)value) < 0 : value != 0))
         return UDFU_ERR_STALL;
-    u->owner = OWN_CLASS;
-    return u->cfg->dfu ? udfu_dfu_setup(u->cfg->dfu, r, data) : udfu_rt_setup(u->cfg->rt, r, data);
+    u->alt = (uint8_t)value;
+    return 0;
 }
 
-static void usbd_stall(struct udfu_usbd *u)
+/* Answers request r: a stall if n < 0, else its data stage (IN: n bytes
+ * from data, cut to wLength) or, without one, its status stage (u->ctl
+ * says what follows it). Also ends an OUT data stage (r: no_data). */
+static void usbd_reply(struct udfu_usbd *u, const struct udfu_setup *r, uint8_t *data, int n)
 {
-    u->owner = OWN_STD; /* no status stage follows a stall */
-    u->cfg->dcd->ep0_stall(u->cfg->context);
-}
+    const struct udfu_usbd_cfg *c = u->cfg;
+    uint16_t want = r->wLength;
 
-static void usbd_ack(struct udfu_usbd *u)
-{
-    u->stage = STAGE_STATUS;
-    u->cfg->dcd->ep0_ack(u->cfg->context);
-}
-
-/* Answers the request: stall, status only, IN data or OUT data. */
-static void usbd_reply(struct udfu_usbd *u, uint8_t *data, int n)
-{
-    const struct udfu_dcd *dcd = u->cfg->dcd;
-    void *ctx = u->cfg->context;
-    uint16_t want = u->req.wLength;
-    uint8_t ep0 = u->cfg->ep0_size ? u->cfg->ep0_size : 64; /* a power of 2 */
-
-    /* An OUT data stage is only for a class request (DNLOAD) that takes
-     * exactly wLength bytes; anything else cannot be received. */
-    if (n >= 0 && want && !(u->req.bmRequestType & RT_DIR_IN) &&
-        (u->owner != OWN_CLASS || !u->cfg->dfu || n != want))
+    /* An OUT data stage is only for a request of the DFU class (DNLOAD)
+     * that takes exactly wLength bytes: standard requests with OUT data and
+     * vendor OUT requests have stalled already. */
+    if (n >= 0 && want && !(r->bmRequestType & RT_DIR_IN) && (!USBD_IS_DFU(c) || n != want))
         n = UDFU_ERR_STALL;
-    if (n < 0)
-        usbd_stall(u);
-    else if (!want)
-        usbd_ack(u);
-    else if (u->req.bmRequestType & RT_DIR_IN) {
+    if (n < 0) {
+        u->ctl = CTL_IDLE; /* no status stage follows a stall */
+        c->dcd->ep0_stall(c->context);
+    } else if (!want) {
+        c->dcd->ep0_ack(c->context);
+    } else if (r->bmRequestType & RT_DIR_IN) {
         /* Never more than asked; a short reply that fills its last packet
-         * needs a zero-length packet to end the data stage. */
+         * needs a zero-length packet to end the data stage (ep0_size is 0
+         * for 64, or a power of 2 up to 64). */
         uint16_t len = (uint16_t)(n < want ? n : want);
-        u->stage = STAGE_STATUS;
-        dcd->ep0_in(ctx, data, len, len && len < want && !(len & (ep0 - 1u)));
+        c->dcd->ep0_in(c->context, data, len,
+                       len && len < want && !(len & ((c->ep0_size - 1u) & 63u)));
     } else {
-        u->stage = STAGE_DATA_OUT;
-        dcd->ep0_out(ctx, data, want);
+        u->ctl = CTL_OUT;
+        c->dcd->ep0_out(c->context, data, want);
     }
 }
+
+/* A request without data stage, standing for an OUT data stage that ended. */
+static const struct udfu_setup no_data;
 
 void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8])
 {
-    struct udfu_setup *r = &u->req;
+    const struct udfu_usbd_cfg *c = u->cfg;
+    struct udfu_setup r;
     uint8_t *data = u->buf;
     int n = UDFU_ERR_STALL;
 
     /* A SETUP ends whatever transfer was in progress. */
-    u->stage = STAGE_IDLE;
-    u->owner = OWN_STD;
-    udfu_setup_parse(r, raw);
-    switch (RT_TYPE(r->bmRequestType)) {
+    u->ctl = CTL_STATUS;
+    udfu_setup_parse(&r, raw);
+    switch (RT_TYPE(r.bmRequestType)) {
     case RT_STANDARD:
-        n = usbd_standard(u, r);
+        n = usbd_standard(u, &r);
         break;
     case RT_CLASS:
-        n = usbd_class(u, r, &data);
+        /* The class checks recipient, direction and wIndex itself (and
+         * stalls without side effect); the interface exists only once
+         * configured. */
+        if (!u->configuration)
+            break;
+        u->ctl = CTL_CLASS;
+        n = USBD_IS_DFU(c) ? udfu_dfu_setup(c->dfu, &r, &data) : udfu_rt_setup(c->rt, &r, &data);
         break;
+#if UDFU_CFG_MSOS20
     case RT_VENDOR:
-        /* Windows asks for the MS OS 2.0 descriptor set this way. */
-        if (u->cfg->ms_vendor_code && r->bmRequestType == (RT_DIR_IN | RT_VENDOR) &&
-            r->bRequest == u->cfg->ms_vendor_code && r->wIndex == UDFU_USBD_MSOS20_INDEX)
-            n = udfu_usbd_msos2_desc(u->cfg, u->buf, sizeof u->buf);
+        /* Windows asks for the MS OS 2.0 descriptor set this way (the
+         * builder refuses when ms_vendor_code is 0). */
+        if (r.bmRequestType == (RT_DIR_IN | RT_VENDOR) && r.bRequest == c->ms_vendor_code &&
+            r.wIndex == UDFU_USBD_MSOS20_INDEX)
+            n = udfu_usbd_msos2_desc(c, u->buf, sizeof u->buf);
         break;
+#endif
     }
-    usbd_reply(u, data, n);
+    usbd_reply(u, &r, data, n);
 }
 
 void udfu_usbd_out_done(struct udfu_usbd *u, uint16_t len)
 {
-    if (u->stage != STAGE_DATA_OUT)
+    /* Only DNLOAD of the DFU class has an OUT data stage (without DFU
+     * mode, the class is not even linked). */
+    if (!UDFU_CFG_USBD_DFU || u->ctl != CTL_OUT)
         return;
-    u->stage = STAGE_IDLE;
-    if (udfu_dfu_data(u->cfg->dfu, len) < 0)
-        usbd_stall(u);
-    else
-        usbd_ack(u);
+    u->ctl = CTL_CLASS;
+    usbd_reply(u, &no_data, NULL, udfu_dfu_data(u->cfg->dfu, len));
 }
 
 void udfu_usbd_status_done(struct udfu_usbd *u)
 {
-    uint8_t owner = u->owner;
-    if (u->stage != STAGE_STATUS)
+    const struct udfu_usbd_cfg *c = u->cfg;
+    uint8_t ctl = u->ctl;
+    if (ctl < CTL_STATUS)
         return;
-    u->stage = STAGE_IDLE;
-    u->owner = OWN_STD;
-    if (owner == OWN_ADDRESS) {
-        u->address = (uint8_t)u->req.wValue;
-        if (u->cfg->dcd->set_address)
-            u->cfg->dcd->set_address(u->cfg->context, u->address);
-    } else if (owner == OWN_CLASS) {
-        if (u->cfg->dfu)
-            udfu_dfu_status_done(u->cfg->dfu);
+    u->ctl = CTL_IDLE;
+    if (ctl & CTL_ADDRESS) {
+        u->address = ctl & 0x7Fu;
+        if (c->dcd->set_address)
+            c->dcd->set_address(c->context, u->address);
+    } else if (ctl == CTL_CLASS) {
+        if (USBD_IS_DFU(c))
+            udfu_dfu_status_done(c->dfu);
         else
-            udfu_rt_status_done(u->cfg->rt);
+            udfu_rt_status_done(c->rt);
     }
 }
 
@@ -272,9 +295,8 @@ void udfu_usbd_bus_reset(struct udfu_usbd *u)
     u->address = 0;
     u->configuration = 0;
     u->alt = 0;
-    u->stage = STAGE_IDLE;
-    u->owner = OWN_STD;
-    if (u->cfg->dfu)
+    u->ctl = CTL_IDLE;
+    if (USBD_IS_DFU(u->cfg))
         udfu_dfu_reset(u->cfg->dfu);
     else
         udfu_rt_reset(u->cfg->rt);
@@ -282,7 +304,7 @@ void udfu_usbd_bus_reset(struct udfu_usbd *u)
 
 void udfu_usbd_task(struct udfu_usbd *u, uint32_t now_ms)
 {
-    if (u->cfg->dfu)
+    if (USBD_IS_DFU(u->cfg))
         udfu_dfu_task(u->cfg->dfu, now_ms);
     else
         udfu_rt_task(u->cfg->rt, now_ms);

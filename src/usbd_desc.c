@@ -6,7 +6,7 @@
  * Fixed parts come from small templates that are patched in place, which
  * is smaller on a Cortex-M0+ than storing every field one by one.
  */
-#include "udfu_usbd.h"
+#include "usbd_int.h"
 
 #include "udfu_util.h"
 
@@ -30,13 +30,13 @@ static const uint8_t device_tpl[18] = {
     0, 0, 0, 1                   /* string indices, one configuration */
 };
 
-/* One configuration, one interface; bus-powered, no remote wakeup, 100 mA
- * (patched from the config). */
-static const uint8_t config_tpl[9] = {9, DESC_CONFIG, 0, 0, 1, 1, 0, 0x80, 50};
-
-static const uint8_t iface_tpl[IF_LEN] = {
-    IF_LEN, DESC_INTERFACE, 0, 0, 0, /* number, alt setting: patched; no endpoints */
-    UDFU_CLASS_APP_SPECIFIC, UDFU_SUBCLASS_DFU, 0, 0
+/* One configuration, one interface, bus-powered, no remote wakeup, 100 mA;
+ * then the interface (number, alt setting, protocol and string patched),
+ * without endpoints. */
+static const uint8_t config_tpl[9 + IF_LEN] = {
+    9, DESC_CONFIG, 0, 0, 1, 1, 0, 0x80, 50,
+    IF_LEN, DESC_INTERFACE, 0, 0, 0, UDFU_CLASS_APP_SPECIFIC, UDFU_SUBCLASS_DFU,
+    UDFU_PROTOCOL_RUNTIME, 0
 };
 
 /* BOS header, then the platform capability: bDevCapabilityType 5, the
@@ -66,6 +66,13 @@ static const uint8_t msos_tpl[MSOS_BASE_LEN + 8] = {
 
 static const char prop_name[] = "DeviceInterfaceGUIDs"; /* with its NUL: 21 */
 
+/* Whether cfg asks for the MS OS 2.0 descriptors: never in a build
+ * without them, where this makes the builders below compile away. */
+static int msos20_on(const struct udfu_usbd_cfg *cfg)
+{
+    return UDFU_CFG_MSOS20 && cfg->ms_vendor_code;
+}
+
 /* Bytes 0..n-1 of s as UTF-16LE code units at p, last first: s may be the
  * ASCII text sitting at p itself (a character is read before its slot is
  * overwritten). Returns the end. */
@@ -79,48 +86,50 @@ static uint8_t *put_utf16(uint8_t *p, const char *s, size_t n)
     return end;
 }
 
-static uint8_t num_targets(const struct udfu_usbd_cfg *cfg)
+/* The string of descriptor index (see the index plan in udfu_usbd.h; not
+ * 0), NULL if none; *t is set to the target when that string is a DfuSe
+ * layout to generate. */
+static const char *usbd_str(const struct udfu_usbd_cfg *cfg, unsigned index,
+                            const struct udfu_target **t)
 {
-    return cfg->dfu ? cfg->dfu->cfg->target_count : 1;
-}
-
-static uint8_t iface_num(const struct udfu_usbd_cfg *cfg)
-{
-    return cfg->dfu ? cfg->dfu->cfg->interface : cfg->rt->cfg->interface;
-}
-
-/* The string of interface alt setting alt, NULL if none; *t is set to the
- * target when that string is a DfuSe layout to generate. */
-static const char *iface_str(const struct udfu_usbd_cfg *cfg, unsigned alt,
-                             const struct udfu_target **t)
-{
+    const struct udfu_dfu_cfg *d;
     *t = NULL;
-    if (!cfg->dfu)
-        return alt ? NULL : cfg->rt_name;
-    if (alt >= cfg->dfu->cfg->target_count)
+    switch (index) {
+    case UDFU_USBD_STR_MANUFACTURER: return cfg->manufacturer;
+    case UDFU_USBD_STR_PRODUCT: return cfg->product;
+    case UDFU_USBD_STR_SERIAL: return cfg->serial;
+    }
+    index -= UDFU_USBD_STR_INTERFACE; /* the alt setting */
+    if (!USBD_IS_DFU(cfg))
+        return index ? NULL : cfg->rt_name;
+    d = cfg->dfu->cfg;
+    if (index >= d->target_count)
         return NULL;
-    if (cfg->dfu->cfg->targets[alt].dfuse) {
-        *t = &cfg->dfu->cfg->targets[alt];
+    /* udfu_dfu_init() refused targets of a protocol compiled out. */
+    if (!UDFU_CFG_PLAIN || (UDFU_CFG_DFUSE && d->targets[index].dfuse)) {
+        *t = &d->targets[index];
         return "";
     }
-    return cfg->dfu->cfg->targets[alt].name;
+    return d->targets[index].name;
 }
 
 int udfu_usbd_device_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
+    const struct udfu_target *t;
+    unsigned i;
     if (size < sizeof device_tpl)
         return UDFU_ERR_NOSPACE;
     memcpy(buf, device_tpl, sizeof device_tpl);
-    if (cfg->ms_vendor_code)
+    if (msos20_on(cfg))
         buf[2] = 0x01;
     if (cfg->ep0_size)
         buf[7] = cfg->ep0_size;
     udfu_put16(buf + 8, cfg->vid);
     udfu_put16(buf + 10, cfg->pid);
     udfu_put16(buf + 12, cfg->bcd_device);
-    buf[14] = cfg->manufacturer ? UDFU_USBD_STR_MANUFACTURER : 0;
-    buf[15] = cfg->product ? UDFU_USBD_STR_PRODUCT : 0;
-    buf[16] = cfg->serial ? UDFU_USBD_STR_SERIAL : 0;
+    for (i = UDFU_USBD_STR_MANUFACTURER; i <= UDFU_USBD_STR_SERIAL; i++)
+        if (usbd_str(cfg, i, &t))
+            buf[13 + i] = (uint8_t)i;
     return sizeof device_tpl;
 }
 
@@ -130,7 +139,7 @@ int udfu_usbd_func_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t 
     uint16_t detach, xfer, bcd;
     if (size < UDFU_FUNC_DESC_LEN)
         return UDFU_ERR_NOSPACE;
-    if (cfg->dfu) {
+    if (USBD_IS_DFU(cfg)) {
         const struct udfu_dfu_cfg *c = cfg->dfu->cfg;
         attr = c->attributes;
         detach = c->detach_timeout_ms;
@@ -154,37 +163,36 @@ int udfu_usbd_func_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t 
 
 int udfu_usbd_config_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
-    unsigned n = num_targets(cfg), alt;
-    unsigned total = sizeof config_tpl + n * IF_LEN + UDFU_FUNC_DESC_LEN;
-    uint8_t ifnum = iface_num(cfg);
-    uint8_t proto = cfg->dfu ? UDFU_PROTOCOL_DFU : UDFU_PROTOCOL_RUNTIME;
+    const struct udfu_target *t;
+    unsigned n = USBD_IS_DFU(cfg) ? cfg->dfu->cfg->target_count : 1, alt;
+    unsigned total = 9 + n * IF_LEN + UDFU_FUNC_DESC_LEN;
     uint16_t ma = cfg->max_power_ma;
-    uint8_t *p = buf + sizeof config_tpl;
+    uint8_t *p = buf;
     if (total > size)
         return UDFU_ERR_NOSPACE;
-    memcpy(buf, config_tpl, sizeof config_tpl);
-    udfu_put16(buf + 2, (uint16_t)total);
+    memcpy(p, config_tpl, 9);
+    udfu_put16(p + 2, (uint16_t)total);
     if (cfg->self_powered)
-        buf[7] = 0xC0;
+        p[7] = 0xC0;
     if (ma)
-        buf[8] = (uint8_t)(ma > 500 ? 250 : (ma + 1) / 2); /* 2 mA units */
-    for (alt = 0; alt < n; alt++, p += IF_LEN) {
-        const struct udfu_target *t;
-        memcpy(p, iface_tpl, IF_LEN);
-        p[2] = ifnum;
+        p[8] = (uint8_t)(ma > 500 ? 250 : (ma + 1) / 2); /* 2 mA units */
+    for (alt = 0; alt < n; alt++) {
+        p += IF_LEN;
+        memcpy(p, config_tpl + 9, IF_LEN);
+        p[2] = USBD_IS_DFU(cfg) ? cfg->dfu->cfg->interface : cfg->rt->cfg->interface;
         p[3] = (uint8_t)alt;
-        p[7] = proto;
-        if (iface_str(cfg, alt, &t))
+        p[7] = USBD_IS_DFU(cfg) ? UDFU_PROTOCOL_DFU : UDFU_PROTOCOL_RUNTIME;
+        if (usbd_str(cfg, UDFU_USBD_STR_INTERFACE + alt, &t))
             p[8] = (uint8_t)(UDFU_USBD_STR_INTERFACE + alt);
     }
-    udfu_usbd_func_desc(cfg, p, UDFU_FUNC_DESC_LEN);
+    udfu_usbd_func_desc(cfg, p + IF_LEN, UDFU_FUNC_DESC_LEN);
     return (int)total;
 }
 
 int udfu_usbd_string_desc(const struct udfu_usbd_cfg *cfg, uint8_t index, uint8_t *buf,
                           uint16_t size)
 {
-    const struct udfu_target *t = NULL;
+    const struct udfu_target *t;
     const char *s;
     size_t n, cap;
     if (size < 4)
@@ -195,14 +203,7 @@ int udfu_usbd_string_desc(const struct udfu_usbd_cfg *cfg, uint8_t index, uint8_
         udfu_put16(buf + 2, 0x0409);
         return 4;
     }
-    switch (index) {
-    case UDFU_USBD_STR_MANUFACTURER: s = cfg->manufacturer; break;
-    case UDFU_USBD_STR_PRODUCT: s = cfg->product; break;
-    case UDFU_USBD_STR_SERIAL: s = cfg->serial; break;
-    default:
-        s = index >= UDFU_USBD_STR_INTERFACE ? iface_str(cfg, index - UDFU_USBD_STR_INTERFACE, &t)
-                                             : NULL;
-    }
+    s = usbd_str(cfg, index, &t);
     if (!s)
         return UDFU_ERR_INVAL;
     /* bLength is one byte: at most 126 UTF-16 code units. */
@@ -230,12 +231,13 @@ static unsigned msos2_len(const struct udfu_usbd_cfg *cfg)
 {
     if (!cfg->ms_guid)
         return MSOS_BASE_LEN;
-    return MSOS_BASE_LEN + MSOS_PROP_HDR + 2 * sizeof prop_name + 2 * (strlen(cfg->ms_guid) + 2);
+    return (unsigned)(MSOS_BASE_LEN + MSOS_PROP_HDR + 2 * sizeof prop_name +
+                      2 * (strlen(cfg->ms_guid) + 2));
 }
 
 int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
-    if (!cfg->ms_vendor_code)
+    if (!msos20_on(cfg))
         return UDFU_ERR_UNSUPPORTED;
     if (size < BOS_LEN)
         return UDFU_ERR_NOSPACE;
@@ -247,10 +249,11 @@ int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t s
 
 int udfu_usbd_msos2_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
-    unsigned total = msos2_len(cfg);
+    unsigned total;
     uint8_t *p;
-    if (!cfg->ms_vendor_code)
+    if (!msos20_on(cfg))
         return UDFU_ERR_UNSUPPORTED;
+    total = msos2_len(cfg);
     if (total > size)
         return UDFU_ERR_NOSPACE;
     memcpy(buf, msos_tpl, cfg->ms_guid ? sizeof msos_tpl : MSOS_BASE_LEN);

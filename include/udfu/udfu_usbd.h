@@ -5,8 +5,9 @@
  * generates from its config (device, configuration with the DFU interface
  * and functional descriptor, strings with a serial number, BOS with the
  * Microsoft OS 2.0 platform capability and its descriptor set, so Windows
- * binds WinUSB without an INF), and routes class requests to the DFU-mode
- * class (udfu_dfu) or the run-time class (udfu_rt).
+ * binds WinUSB without an INF; UDFU_CFG_MSOS20 0 compiles those out), and
+ * routes class requests to the DFU-mode class (udfu_dfu) or the run-time
+ * class (udfu_rt).
  *
  * Below it sits a controller driver (struct udfu_dcd, the udfu_dcd_
  * contract): any USB controller or transport (ports/usbip is one) that can
@@ -67,6 +68,9 @@ struct udfu_usbd_cfg {
     /* Exactly one of these two selects the mode; it must be initialised
      * (udfu_dfu_init / udfu_rt_init) before udfu_usbd_init(), and its
      * interface number must be 0 (usbd describes a one-interface device).
+     * A build can leave one mode out (UDFU_CFG_USBD_DFU / UDFU_CFG_USBD_RT:
+     * a bootloader then does not link the run-time class, an application
+     * not the DFU class); a cfg of that mode is refused.
      * The device's idProduct is pid in either mode: give the bootloader and
      * the application different pids if hosts must tell them apart. */
     struct udfu_dfu *dfu;       /* DFU mode: one interface, one alt per target */
@@ -75,7 +79,9 @@ struct udfu_usbd_cfg {
 
     /* Microsoft OS 2.0: 0 disables BOS and MS OS descriptors (bcdUSB 2.00);
      * otherwise the vendor bRequest that returns the descriptor set
-     * (bcdUSB becomes 2.01). */
+     * (bcdUSB becomes 2.01). A build with UDFU_CFG_MSOS20 0 ignores it
+     * (and ms_guid): bcdUSB stays 2.00, GET_DESCRIPTOR(BOS) and the vendor
+     * request stall, so one config serves both builds. */
     uint8_t ms_vendor_code;
     const char *ms_guid;        /* DeviceInterfaceGUIDs value, e.g.
                                    "{9E0D0D1C-....}"; NULL: compatible ID only */
@@ -94,22 +100,26 @@ struct udfu_usbd_cfg {
  * (MS_OS_20_DESCRIPTOR_INDEX). */
 #define UDFU_USBD_MSOS20_INDEX 7
 
+/* The instance: the config pointer, four bytes of state and the scratch
+ * buffer. A SETUP is decoded when it arrives and not kept: what a later
+ * event needs of it (a pending address, whom to tell about the status
+ * stage) fits in `ctl`. */
 struct udfu_usbd {
     const struct udfu_usbd_cfg *cfg;
-    struct udfu_setup req;      /* request in progress */
     uint8_t address;            /* applied device address (SET_ADDRESS takes
                                    effect after its status stage) */
     uint8_t configuration;      /* 0 or 1 */
     uint8_t alt;                /* current alt setting of interface 0 */
-    uint8_t stage;              /* internal */
-    uint8_t owner;              /* internal: who handles the transfer */
-    uint8_t buf[UDFU_CFG_USBD_BUF]; /* descriptors and small replies */
+    uint8_t ctl;                /* internal: the transfer event awaited */
+    /* Replies of standard and vendor requests (descriptors, strings,
+     * status): never a class buffer, which may hold data being programmed. */
+    uint8_t buf[UDFU_CFG_USBD_BUF];
 };
 
 /* Checks cfg (asserts, and UDFU_ERR_INVAL when asserts are off) and resets
  * to the default state: no address, not configured. cfg must outlive u.
  * Returns 0 or UDFU_ERR_INVAL (also when the configuration descriptor would
- * not fit in UDFU_CFG_USBD_BUF). */
+ * not fit in UDFU_CFG_USBD_BUF, or cfg selects a mode compiled out). */
 int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg);
 
 /* Events from the controller driver. They run in whatever context the
@@ -120,11 +130,13 @@ int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg);
 /* A SETUP packet arrived on EP0 (raw: its 8 bytes, only read during the
  * call). Cancels any transfer in progress and answers through exactly one
  * of ep0_in, ep0_out, ep0_ack or ep0_stall. Standard requests are answered
- * here; class requests go to the class only when they are addressed to
- * interface 0 (recipient interface, wIndex 0) of a configured device (the
- * interface does not exist before SET_CONFIGURATION); the vendor request
- * ms_vendor_code with wIndex UDFU_USBD_MSOS20_INDEX returns the MS OS 2.0
- * descriptor set. Everything else stalls. IN replies are cut to wLength. */
+ * here; class requests go to the class only once the device is configured
+ * (the interface does not exist before SET_CONFIGURATION), and the class
+ * stalls, without side effect, those not addressed to interface 0
+ * (recipient interface, wIndex 0); the vendor request ms_vendor_code with
+ * wIndex UDFU_USBD_MSOS20_INDEX returns the MS OS 2.0 descriptor set
+ * (UDFU_CFG_MSOS20 1). Everything else stalls. IN replies are cut to
+ * wLength. */
 void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8]);
 /* The OUT data stage asked for by ep0_out() ended with len bytes in its
  * buffer. Answers with ep0_ack or ep0_stall. Ignored if no OUT data stage
@@ -147,10 +159,12 @@ void udfu_usbd_task(struct udfu_usbd *u, uint32_t now_ms);
  * wants udfu's descriptors. Each writes into buf (size bytes, the caller's)
  * and returns the descriptor's length, UDFU_ERR_NOSPACE if it does not fit,
  * or the error named below. They read cfg, and the class instance it
- * points to (its cfg must be set, i.e. the class initialised). */
+ * points to (its cfg must be set, i.e. the class initialised, and of a
+ * mode the build has: see udfu_usbd_cfg.dfu). */
 
 /* Device descriptor (18 bytes). bcdUSB 2.01 when ms_vendor_code is set
- * (hosts only ask for the BOS of a 2.01 device), else 2.00. */
+ * and UDFU_CFG_MSOS20 is 1 (hosts only ask for the BOS of a 2.01 device),
+ * else 2.00. */
 int udfu_usbd_device_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size);
 /* Configuration descriptor with everything under it: the interface (one
  * descriptor per alt setting in DFU mode), then the DFU functional
@@ -170,12 +184,13 @@ int udfu_usbd_string_desc(const struct udfu_usbd_cfg *cfg, uint8_t index, uint8_
                           uint16_t size);
 /* BOS descriptor: the Microsoft OS 2.0 platform capability (Windows 8.1
  * and later, bMS_VendorCode, the descriptor set's length).
- * UDFU_ERR_UNSUPPORTED if ms_vendor_code is 0. */
+ * UDFU_ERR_UNSUPPORTED if ms_vendor_code is 0, and always in a build with
+ * UDFU_CFG_MSOS20 0. */
 int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size);
 /* Microsoft OS 2.0 descriptor set of a non-composite device: set header,
  * compatible ID "WINUSB", and, if ms_guid is set, the registry property
  * DeviceInterfaceGUIDs (REG_MULTI_SZ). UDFU_ERR_UNSUPPORTED if
- * ms_vendor_code is 0. */
+ * ms_vendor_code is 0, and always in a build with UDFU_CFG_MSOS20 0. */
 int udfu_usbd_msos2_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size);
 
 #ifdef __cplusplus

@@ -1,5 +1,7 @@
 #include "fake_dcd.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
@@ -82,9 +84,12 @@ static const struct udfu_region fx_dfuse_regions[] = {
     {FLASH_BASE + 4 * 1024, 1024, 12, UDFU_MEM_ALL, 0, 0},
 };
 
+/* Without UDFU_CFG_PLAIN the core refuses plain targets: the same two
+ * then speak DfuSe, so the usbd tests that do not depend on the protocol
+ * still run (those that do are RUN_IF(UDFU_CFG_PLAIN)). */
 const struct udfu_target fx_plain_targets[2] = {
-    {"Flash", fx_flash_regions, 1, 0},
-    {"Config", fx_config_regions, 1, 0},
+    {"Flash", fx_flash_regions, 1, !UDFU_CFG_PLAIN},
+    {"Config", fx_config_regions, 1, !UDFU_CFG_PLAIN},
 };
 const struct udfu_target fx_mixed_targets[2] = {
     {"Flash", fx_flash_regions, 1, 0},
@@ -158,6 +163,7 @@ static void fx_common(struct fixture *fx)
 
 void fx_dfu(struct fixture *fx, const struct udfu_target *targets, uint8_t count)
 {
+    int rc;
     fx_common(fx);
     memset(&fx->dcfg, 0, sizeof fx->dcfg);
     fx->dcfg.context = fx;
@@ -171,7 +177,14 @@ void fx_dfu(struct fixture *fx, const struct udfu_target *targets, uint8_t count
     fx->dcfg.erase = fx_erase;
     fx->dcfg.prog = fx_prog;
     fx->dcfg.leave = fx_leave;
-    CHECK_EQ(udfu_dfu_init(&fx->dfu, &fx->dcfg), 0);
+    rc = udfu_dfu_init(&fx->dfu, &fx->dcfg);
+    CHECK_EQ(rc, 0);
+    if (rc) {
+        /* Running on would drive an uninitialised instance (a target of
+         * a protocol compiled out, udfu_opt.h). */
+        fprintf(stderr, "fx_dfu: udfu_dfu_init refused %u target(s)\n", (unsigned)count);
+        abort();
+    }
     fx->ucfg.dfu = &fx->dfu;
     fx_reinit(fx);
 }

@@ -10,6 +10,10 @@
 static struct fixture fx;
 static uint8_t buf[512];
 
+/* Tests of one mode run in the builds that have it (udfu_opt.h). */
+#define RUN_DFU(name) RUN_IF(UDFU_CFG_USBD_DFU, name)
+#define RUN_RT(name) RUN_IF(UDFU_CFG_USBD_RT, name)
+
 static const uint8_t msos_uuid[16] = {0xDF, 0x60, 0xDD, 0xD8, 0x89, 0x45, 0xC7, 0x4C,
                                       0x9C, 0xD2, 0x65, 0x9D, 0x9E, 0x64, 0x8A, 0x9F};
 static const char guid[] = "{3D4B2B0E-6E5A-4C5D-9C8B-0A1B2C3D4E5F}";
@@ -55,28 +59,57 @@ TEST(device_descriptor_follows_options)
     fx.ucfg.ep0_size = 16;
     fx.ucfg.manufacturer = NULL;
     fx.ucfg.serial = NULL;
-    fx.ucfg.ms_vendor_code = 0x20;
     CHECK_EQ(udfu_usbd_device_desc(&fx.ucfg, buf, sizeof buf), 18);
-    CHECK_EQ(udfu_get16(buf + 2), 0x0201); /* BOS only exists from 2.01 on */
     CHECK_EQ(buf[7], 16);
     CHECK_EQ(buf[14], 0);
     CHECK_EQ(buf[15], UDFU_USBD_STR_PRODUCT);
     CHECK_EQ(buf[16], 0);
 }
 
-TEST(builders_refuse_a_small_buffer)
+TEST(device_descriptor_says_usb_2_01_with_an_ms_vendor_code)
 {
     fx_dfu(&fx, fx_plain_targets, 2);
     fx.ucfg.ms_vendor_code = 0x20;
-    fx.ucfg.ms_guid = guid;
+    CHECK_EQ(udfu_usbd_device_desc(&fx.ucfg, buf, sizeof buf), 18);
+    CHECK_EQ(udfu_get16(buf + 2), 0x0201); /* BOS only exists from 2.01 on */
+}
+
+TEST(builders_refuse_a_small_buffer)
+{
+    fx_dfu(&fx, fx_plain_targets, 2);
     CHECK_EQ(udfu_usbd_device_desc(&fx.ucfg, buf, 17), UDFU_ERR_NOSPACE);
     CHECK_EQ(udfu_usbd_config_desc(&fx.ucfg, buf, 9 + 2 * 9 + 8), UDFU_ERR_NOSPACE);
     CHECK_EQ(udfu_usbd_config_desc(&fx.ucfg, buf, 9 + 2 * 9 + 9), 9 + 2 * 9 + 9);
     CHECK_EQ(udfu_usbd_func_desc(&fx.ucfg, buf, 8), UDFU_ERR_NOSPACE);
     CHECK_EQ(udfu_usbd_string_desc(&fx.ucfg, 0, buf, 3), UDFU_ERR_NOSPACE);
+}
+
+TEST(msos20_builders_refuse_a_small_buffer)
+{
+    fx_dfu(&fx, fx_plain_targets, 2);
+    fx.ucfg.ms_vendor_code = 0x20;
+    fx.ucfg.ms_guid = guid;
     CHECK_EQ(udfu_usbd_bos_desc(&fx.ucfg, buf, 32), UDFU_ERR_NOSPACE);
+    CHECK_EQ(udfu_usbd_bos_desc(&fx.ucfg, buf, 33), 33);
     CHECK_EQ(udfu_usbd_msos2_desc(&fx.ucfg, buf, 161), UDFU_ERR_NOSPACE);
     CHECK_EQ(udfu_usbd_msos2_desc(&fx.ucfg, buf, 162), 162);
+}
+
+/* Compiled out, MS OS 2.0 is off whatever the config says, so one config
+ * serves both builds. */
+TEST(without_msos20_the_ms_vendor_code_is_ignored)
+{
+    int i;
+    fx_dfu(&fx, fx_plain_targets, 2);
+    fx.ucfg.ms_vendor_code = 0x42;
+    fx.ucfg.ms_guid = guid;
+    CHECK_EQ(udfu_usbd_device_desc(&fx.ucfg, buf, sizeof buf), 18);
+    CHECK_EQ(udfu_get16(buf + 2), 0x0200);
+    memset(buf, 0xA5, sizeof buf);
+    CHECK_EQ(udfu_usbd_bos_desc(&fx.ucfg, buf, sizeof buf), UDFU_ERR_UNSUPPORTED);
+    CHECK_EQ(udfu_usbd_msos2_desc(&fx.ucfg, buf, sizeof buf), UDFU_ERR_UNSUPPORTED);
+    for (i = 0; i < (int)sizeof buf; i++) /* and nothing was written */
+        CHECK_EQ(buf[i], 0xA5);
 }
 
 /* Walks a configuration descriptor: every descriptor's bLength/type, the
@@ -366,23 +399,26 @@ TEST(msos20_set_with_guid_adds_the_registry_property)
 
 int main(void)
 {
-    RUN(device_descriptor_fields_come_from_the_config);
-    RUN(device_descriptor_follows_options);
-    RUN(builders_refuse_a_small_buffer);
-    RUN(config_descriptor_dfu_mode_has_one_alt_per_target);
-    RUN(config_descriptor_power_attributes);
-    RUN(config_descriptor_runtime_mode);
-    RUN(functional_descriptor_says_dfuse_when_a_target_is_dfuse);
-    RUN(string_zero_lists_us_english);
-    RUN(strings_are_utf16le_per_index_plan);
-    RUN(latin1_bytes_become_their_code_points);
-    RUN(dfuse_alt_string_is_the_layout);
-    RUN(runtime_interface_string);
-    RUN(long_strings_are_cut_to_the_buffer_and_to_126_chars);
-    RUN(a_layout_that_does_not_fit_is_refused_not_cut);
-    RUN(bos_carries_the_msos20_platform_capability);
-    RUN(no_ms_vendor_code_no_bos_nor_msos20);
-    RUN(msos20_set_without_guid_is_header_and_winusb);
-    RUN(msos20_set_with_guid_adds_the_registry_property);
+    RUN_DFU(device_descriptor_fields_come_from_the_config);
+    RUN_DFU(device_descriptor_follows_options);
+    RUN_IF(UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, device_descriptor_says_usb_2_01_with_an_ms_vendor_code);
+    RUN_DFU(builders_refuse_a_small_buffer);
+    RUN_IF(UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, msos20_builders_refuse_a_small_buffer);
+    RUN_IF(!UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, without_msos20_the_ms_vendor_code_is_ignored);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, config_descriptor_dfu_mode_has_one_alt_per_target);
+    RUN_DFU(config_descriptor_power_attributes);
+    RUN_RT(config_descriptor_runtime_mode);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, functional_descriptor_says_dfuse_when_a_target_is_dfuse);
+    RUN_DFU(string_zero_lists_us_english);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, strings_are_utf16le_per_index_plan);
+    RUN_DFU(latin1_bytes_become_their_code_points);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, dfuse_alt_string_is_the_layout);
+    RUN_RT(runtime_interface_string);
+    RUN_DFU(long_strings_are_cut_to_the_buffer_and_to_126_chars);
+    RUN_DFU(a_layout_that_does_not_fit_is_refused_not_cut);
+    RUN_IF(UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, bos_carries_the_msos20_platform_capability);
+    RUN_DFU(no_ms_vendor_code_no_bos_nor_msos20);
+    RUN_IF(UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, msos20_set_without_guid_is_header_and_winusb);
+    RUN_IF(UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, msos20_set_with_guid_adds_the_registry_property);
     return test_summary();
 }

@@ -3,6 +3,7 @@
  * Built with UDFU_CFG_ASSERT=0 (see CMakeLists.txt) so the UDFU_ERR_INVAL
  * path a release build takes is what runs.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "fake_dcd.h"
@@ -13,6 +14,20 @@ static struct fixture fx;
 static int init_with(const struct udfu_usbd_cfg *cfg)
 {
     return udfu_usbd_init(&fx.usbd, cfg);
+}
+
+/* A usbd config with a DFU and a run-time class instance at hand, neither
+ * selected: udfu_usbd_init() only reads their cfg (interface, targets), so
+ * this works whichever modes the build has. */
+static void bare(void)
+{
+    memset(&fx, 0, sizeof fx);
+    fx.ucfg.context = &fx.dcd;
+    fx.ucfg.dcd = &fake_dcd_ops;
+    fx.dcfg.targets = fx_plain_targets;
+    fx.dcfg.target_count = 2;
+    fx.dfu.cfg = &fx.dcfg;
+    fx.rt.cfg = &fx.rcfg;
 }
 
 TEST(valid_configs_are_accepted_and_start_unaddressed)
@@ -28,8 +43,13 @@ TEST(valid_configs_are_accepted_and_start_unaddressed)
     CHECK_EQ(init_with(&fx.ucfg), 0);
     fx.ucfg.ep0_size = 32;
     CHECK_EQ(init_with(&fx.ucfg), 0);
+}
+
+TEST(runtime_config_is_accepted)
+{
     fx_rt(&fx, 0);
     CHECK_EQ(init_with(&fx.ucfg), 0);
+    CHECK_EQ(fx.usbd.configuration, 0);
 }
 
 TEST(missing_pieces_are_refused)
@@ -59,12 +79,30 @@ TEST(missing_pieces_are_refused)
 
 TEST(exactly_one_class_is_required)
 {
-    fx_dfu(&fx, fx_plain_targets, 2);
-    fx_rt(&fx, 0);
+    bare();
     fx.ucfg.dfu = &fx.dfu; /* both */
+    fx.ucfg.rt = &fx.rt;
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
     fx.ucfg.dfu = NULL;
     fx.ucfg.rt = NULL; /* neither */
+    CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
+    /* and one, of a mode the build has, is fine */
+    if (UDFU_CFG_USBD_DFU)
+        fx.ucfg.dfu = &fx.dfu;
+    else
+        fx.ucfg.rt = &fx.rt;
+    CHECK_EQ(init_with(&fx.ucfg), 0);
+}
+
+/* A build without one of the modes (UDFU_CFG_USBD_DFU / _RT) refuses a
+ * config of that mode, however valid otherwise. */
+TEST(a_mode_compiled_out_is_refused)
+{
+    bare();
+    if (UDFU_CFG_USBD_DFU)
+        fx.ucfg.rt = &fx.rt;
+    else
+        fx.ucfg.dfu = &fx.dfu;
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
 }
 
@@ -79,12 +117,20 @@ TEST(bad_ep0_sizes_are_refused)
     }
 }
 
-TEST(interface_must_be_zero)
+TEST(dfu_interface_must_be_zero)
 {
-    fx_dfu(&fx, fx_plain_targets, 2);
+    bare();
+    fx.ucfg.dfu = &fx.dfu;
+    CHECK_EQ(init_with(&fx.ucfg), 0);
     fx.dcfg.interface = 1;
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
-    fx_rt(&fx, 0);
+}
+
+TEST(runtime_interface_must_be_zero)
+{
+    bare();
+    fx.ucfg.rt = &fx.rt;
+    CHECK_EQ(init_with(&fx.ucfg), 0);
     fx.rcfg.interface = 2;
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
 }
@@ -102,13 +148,25 @@ TEST(config_descriptor_must_fit_the_buffer)
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
 }
 
+/* Static RAM: a bootloader's usbd is the config pointer, four bytes of
+ * state (the SETUP is not kept) and the scratch buffer. */
+TEST(instance_state_is_four_bytes_beside_config_and_buffer)
+{
+    CHECK_EQ(offsetof(struct udfu_usbd, buf), sizeof(void *) + 4);
+    CHECK_EQ(sizeof fx.usbd.buf, UDFU_CFG_USBD_BUF);
+}
+
 int main(void)
 {
-    RUN(valid_configs_are_accepted_and_start_unaddressed);
-    RUN(missing_pieces_are_refused);
+    RUN_IF(UDFU_CFG_USBD_DFU, valid_configs_are_accepted_and_start_unaddressed);
+    RUN_IF(UDFU_CFG_USBD_RT, runtime_config_is_accepted);
+    RUN_IF(UDFU_CFG_USBD_DFU, missing_pieces_are_refused);
     RUN(exactly_one_class_is_required);
-    RUN(bad_ep0_sizes_are_refused);
-    RUN(interface_must_be_zero);
-    RUN(config_descriptor_must_fit_the_buffer);
+    RUN_IF(!UDFU_CFG_USBD_DFU || !UDFU_CFG_USBD_RT, a_mode_compiled_out_is_refused);
+    RUN_IF(UDFU_CFG_USBD_DFU, bad_ep0_sizes_are_refused);
+    RUN_IF(UDFU_CFG_USBD_DFU, dfu_interface_must_be_zero);
+    RUN_IF(UDFU_CFG_USBD_RT, runtime_interface_must_be_zero);
+    RUN_IF(UDFU_CFG_USBD_DFU, config_descriptor_must_fit_the_buffer);
+    RUN(instance_state_is_four_bytes_beside_config_and_buffer);
     return test_summary();
 }

@@ -21,6 +21,10 @@ static struct fixture fx;
 #define D2H_STD_IF 0x81
 #define D2H_STD_EP 0x82
 
+/* Tests of one mode run in the builds that have it (udfu_opt.h). */
+#define RUN_DFU(name) RUN_IF(UDFU_CFG_USBD_DFU, name)
+#define RUN_RT(name) RUN_IF(UDFU_CFG_USBD_RT, name)
+
 static const char guid[] = "{3D4B2B0E-6E5A-4C5D-9C8B-0A1B2C3D4E5F}";
 
 TEST(get_device_descriptor_is_truncated_to_wlength)
@@ -128,6 +132,26 @@ TEST(set_address_cancelled_by_a_new_setup_is_not_applied)
     CHECK_EQ(fd_setup(U, F, H2D_STD_DEV, 5, 23, 0, 0), FD_ACK);
     CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 0, 0, 0, 2), FD_IN);
     CHECK_EQ(F->addrs, 0);
+    CHECK_EQ(U->address, 0);
+}
+
+TEST(set_address_127_and_0_are_applied)
+{
+    fx_dfu(&fx, fx_plain_targets, 2);
+    CHECK_EQ(fd_setup(U, F, H2D_STD_DEV, 5, 127, 0, 0), FD_ACK);
+    udfu_usbd_out_done(U, 0); /* a stray OUT completion: ignored */
+    CHECK_EQ(F->acks + F->stalls, 1);
+    CHECK_EQ(U->address, 0);
+    udfu_usbd_status_done(U);
+    CHECK_EQ(F->addrs, 1);
+    CHECK_EQ(F->address, 127);
+    CHECK_EQ(U->address, 127);
+    /* The status stage of the next transfer applies nothing more. */
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 8, 0, 0, 1), FD_IN);
+    CHECK_EQ(F->addrs, 1);
+    CHECK_EQ(fd_xfer(U, F, H2D_STD_DEV, 5, 0, 0, 0), FD_ACK);
+    CHECK_EQ(F->addrs, 2);
+    CHECK_EQ(F->address, 0);
     CHECK_EQ(U->address, 0);
 }
 
@@ -267,6 +291,23 @@ TEST(msos20_vendor_request_returns_the_set)
     fx.ucfg.ms_vendor_code = 0;
     fx_reinit(&fx);
     CHECK_EQ(fd_xfer(U, F, 0xC0, 0x00, 0, 7, 0xFFFF), FD_STALL);
+}
+
+/* Compiled out: no BOS, no vendor request, USB 2.00, whatever the config
+ * says. */
+TEST(without_msos20_bos_and_the_vendor_request_stall)
+{
+    fx_dfu(&fx, fx_plain_targets, 2);
+    fx.ucfg.ms_vendor_code = 0x42;
+    fx.ucfg.ms_guid = guid;
+    fx_reinit(&fx);
+    CHECK_EQ(fd_setup(U, F, D2H_STD_DEV, 6, 0x0100, 0, 18), FD_IN);
+    CHECK_EQ(udfu_get16(F->data + 2), 0x0200);
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 6, 0x0F00, 0, 5), FD_STALL);
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 6, 0x0F00, 0, 0xFF), FD_STALL);
+    CHECK_EQ(fd_xfer(U, F, 0xC0, 0x42, 0, 7, 0xFFFF), FD_STALL);
+    CHECK_EQ(F->stalls, 3);
+    CHECK_EQ(F->ins, 1);
 }
 
 TEST(class_requests_need_the_configured_dfu_interface)
@@ -477,32 +518,34 @@ TEST(task_drives_the_dfu_memory_work)
 
 int main(void)
 {
-    RUN(get_device_descriptor_is_truncated_to_wlength);
-    RUN(short_reply_filling_its_last_packet_ends_with_a_zlp);
-    RUN(string_requests_by_index);
-    RUN(unknown_descriptors_stall);
-    RUN(functional_descriptor_on_request);
-    RUN(set_address_takes_effect_after_the_status_stage);
-    RUN(set_address_cancelled_by_a_new_setup_is_not_applied);
-    RUN(set_address_refuses_bad_values);
-    RUN(set_and_get_configuration);
-    RUN(get_status_of_device_interface_endpoint);
-    RUN(features_only_endpoint_zero_halt);
-    RUN(set_interface_selects_the_dfu_alt_setting);
-    RUN(unknown_and_misdirected_standard_requests_stall);
-    RUN(msos20_vendor_request_returns_the_set);
-    RUN(class_requests_need_the_configured_dfu_interface);
-    RUN(dfu_getstatus_round_trip);
-    RUN(dnload_data_stage_goes_to_the_class_buffer);
-    RUN(short_dnload_data_stalls);
-    RUN(new_setup_during_out_data_stage_cancels_it);
-    RUN(bus_reset_clears_address_configuration_and_alt);
-    RUN(bus_reset_drops_a_pending_set_address);
-    RUN(bus_reset_mid_download_reaches_the_class);
-    RUN(runtime_getstatus_round_trip);
-    RUN(runtime_will_detach_hands_off_after_the_status_stage);
-    RUN(runtime_reset_after_detach_hands_off);
-    RUN(task_passes_time_to_the_class);
-    RUN(task_drives_the_dfu_memory_work);
+    RUN_DFU(get_device_descriptor_is_truncated_to_wlength);
+    RUN_DFU(short_reply_filling_its_last_packet_ends_with_a_zlp);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, string_requests_by_index);
+    RUN_DFU(unknown_descriptors_stall);
+    RUN_DFU(functional_descriptor_on_request);
+    RUN_DFU(set_address_takes_effect_after_the_status_stage);
+    RUN_DFU(set_address_cancelled_by_a_new_setup_is_not_applied);
+    RUN_DFU(set_address_127_and_0_are_applied);
+    RUN_DFU(set_address_refuses_bad_values);
+    RUN_DFU(set_and_get_configuration);
+    RUN_DFU(get_status_of_device_interface_endpoint);
+    RUN_DFU(features_only_endpoint_zero_halt);
+    RUN_DFU(set_interface_selects_the_dfu_alt_setting);
+    RUN_DFU(unknown_and_misdirected_standard_requests_stall);
+    RUN_IF(UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, msos20_vendor_request_returns_the_set);
+    RUN_IF(!UDFU_CFG_MSOS20 && UDFU_CFG_USBD_DFU, without_msos20_bos_and_the_vendor_request_stall);
+    RUN_DFU(class_requests_need_the_configured_dfu_interface);
+    RUN_DFU(dfu_getstatus_round_trip);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, dnload_data_stage_goes_to_the_class_buffer);
+    RUN_DFU(short_dnload_data_stalls);
+    RUN_DFU(new_setup_during_out_data_stage_cancels_it);
+    RUN_DFU(bus_reset_clears_address_configuration_and_alt);
+    RUN_DFU(bus_reset_drops_a_pending_set_address);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, bus_reset_mid_download_reaches_the_class);
+    RUN_RT(runtime_getstatus_round_trip);
+    RUN_RT(runtime_will_detach_hands_off_after_the_status_stage);
+    RUN_RT(runtime_reset_after_detach_hands_off);
+    RUN_RT(task_passes_time_to_the_class);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, task_drives_the_dfu_memory_work);
     return test_summary();
 }

@@ -1,0 +1,21 @@
+# Fails if any of the objects OBJS ("|"-separated) refers to a symbol whose
+# name starts with FORBID (nm lists defined and undefined symbols).
+#   cmake -DNM=nm -DFORBID=udfu_rt_ -DOBJS="a.o|b.o" -P no_symbols.cmake
+string(REPLACE "|" ";" objs "${OBJS}")
+if(NOT objs)
+  message(FATAL_ERROR "no_symbols: no objects given")
+endif()
+foreach(o ${objs})
+  execute_process(COMMAND ${NM} ${o} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "no_symbols: ${NM} ${o} failed (${rc})")
+  endif()
+  if(NOT syms MATCHES "udfu_usbd_")
+    message(FATAL_ERROR "no_symbols: ${o} holds no usbd symbol: wrong object?")
+  endif()
+  string(REGEX MATCHALL "[ \t]${FORBID}[A-Za-z0-9_]*" hits "${syms}")
+  if(hits)
+    message(FATAL_ERROR "no_symbols: ${o} refers to ${hits}")
+  endif()
+endforeach()
+message(STATUS "no_symbols: no ${FORBID}* in ${objs}")
