@@ -26,9 +26,11 @@ SIZE=${CROSS_SIZE:-arm-none-eabi-size}
 command -v "$CC" >/dev/null || { echo "size: $CC not found (apt-get install gcc-arm-none-eabi)" >&2; exit 1; }
 # The compact profile (udfu_opt.h): single buffer, synchronous callbacks,
 # DfuSe targets only, no MS OS 2.0 (Windows then needs an INF or Zadig),
-# usbd serves the DFU-mode class only (the run-time class is not linked).
+# usbd serves the DFU-mode class only (the run-time class is not linked),
+# boot layer for one slot without trial boots or SHA/signature hooks.
 # tests/compact runs the device-side tests in this profile (minus MSOS20).
-COMPACT_BASE=(-DUDFU_CFG_ASYNC=0 -DUDFU_CFG_PLAIN=0 -DUDFU_CFG_MSOS20=0 -DUDFU_CFG_USBD_RT=0)
+COMPACT_BASE=(-DUDFU_CFG_ASYNC=0 -DUDFU_CFG_PLAIN=0 -DUDFU_CFG_MSOS20=0 -DUDFU_CFG_USBD_RT=0
+              -DUDFU_CFG_BOOT_SLOTS=1 -DUDFU_CFG_BOOT_TRIAL=0 -DUDFU_CFG_BOOT_HOOKS=0)
 COMPACT=("${COMPACT_BASE[@]}" -DUDFU_CFG_PIPELINE=0)
 cpus=("$@")
 [ ${#cpus[@]} -eq 0 ] && cpus=(cortex-m0plus)

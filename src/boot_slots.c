@@ -11,264 +11,219 @@
  * area only counts once it is complete, and the older one is erased only
  * when the area after it is complete.
  */
-#include "udfu_boot.h"
-#include "udfu_util.h"
+#include "boot_int.h"
 
 enum {
     REC_HEADER = 0x5A,
     REC_INVALIDATE = 0x11,
-    REC_COMMIT = 0x22,
+    REC_COMMIT = 0x22, /* mode: the state it gives, PENDING or CONFIRMED */
     REC_ATTEMPT = 0x33,
     REC_CONFIRM = 0x44,
     REC_REVERT = 0x55
 };
-enum { COMMIT_TRIAL = 1, COMMIT_FINAL = 2 };
+
+/* A record, in words: type, slot, mode and attempts (the first word's
+ * bytes from the lowest), two words (a COMMIT's CRC and length, a header's
+ * sequence number and magic), the CRC-32 of those 12 bytes, then 0xFF up to
+ * the record size. Words in the CPU's byte order: only this code reads
+ * them back. */
+#define REC_W0(type, slot, mode, attempts)                                                  \
+    ((uint32_t)(type) | (uint32_t)(slot) << 8 | (uint32_t)(mode) << 16 |                    \
+     (uint32_t)(attempts) << 24)
 
 #define JOURNAL_MAGIC 0x4C4E524Au /* in every header record */
 #define REC_MAX 32u               /* largest write_size */
+#define REC_WORDS (REC_MAX / 4)
 
-struct rec {
-    uint8_t type, slot, mode, attempts;
-    uint32_t a, b;
-};
+/* What rec_read() finds, besides read errors (< 0). */
+enum { REC_TORN = 0, REC_VALID = 1, REC_FREE = 2 };
 
-static void rec_encode(uint8_t *raw, uint8_t size, const struct rec *r)
+/* The number of slots: a constant when only one can exist, so the loops
+ * over slots compile away. */
+static uint8_t slots(const struct udfu_boot_cfg *c)
 {
-    memset(raw, 0xFF, size);
-    raw[0] = r->type;
-    raw[1] = r->slot;
-    raw[2] = r->mode;
-    raw[3] = r->attempts;
-    udfu_put32(raw + 4, r->a);
-    udfu_put32(raw + 8, r->b);
-    udfu_put32(raw + 12, udfu_boot_crc32(0, raw, 12));
+    return UDFU_BOOT_MAX_SLOTS == 1 ? 1 : c->slot_count;
 }
 
-/* 1: valid record, 0: torn or garbage, -1: erased (free). */
-static int rec_decode(const uint8_t *raw, uint8_t size, struct rec *r)
+/* Reads the record at off of area into w[0..REC_WORDS). */
+static int rec_read(struct udfu_boot *b, uint8_t area, uint32_t off, uint32_t *w)
 {
-    uint8_t all = 0xFF;
-    for (uint8_t i = 0; i < size; i++)
-        all &= raw[i];
-    if (all == 0xFF)
-        return -1;
-    if (udfu_get32(raw + 12) != udfu_boot_crc32(0, raw, 12))
-        return 0;
-    r->type = raw[0];
-    r->slot = raw[1];
-    r->mode = raw[2];
-    r->attempts = raw[3];
-    r->a = udfu_get32(raw + 4);
-    r->b = udfu_get32(raw + 8);
-    return 1;
+    const struct udfu_boot_cfg *c = b->cfg;
+    uint32_t all = 0xFFFFFFFFu;
+    int err = c->read(c->context, c->journal[area] + off, (uint8_t *)w, b->rec);
+    if (err)
+        return err;
+    for (uint8_t i = 0; i < b->rec / 4; i++)
+        all &= w[i];
+    if (all == 0xFFFFFFFFu)
+        return REC_FREE;
+    return w[3] == udfu_boot_crc32(0, w, 12) ? REC_VALID : REC_TORN;
+}
+
+static int rec_write(struct udfu_boot *b, uint8_t area, uint32_t off, uint32_t w0, uint32_t a,
+                     uint32_t len)
+{
+    const struct udfu_boot_cfg *c = b->cfg;
+    uint32_t w[REC_WORDS];
+    memset(w, 0xFF, sizeof(w));
+    w[0] = w0;
+    w[1] = a;
+    w[2] = len;
+    w[3] = udfu_boot_crc32(0, w, 12);
+    return c->prog(c->context, c->journal[area] + off, (const uint8_t *)w, b->rec);
 }
 
 static int writable(const struct udfu_boot *b, uint8_t slot)
 {
-    return slot < b->cfg->slot_count && !b->cfg->slots[slot].factory;
+    return slot < slots(b->cfg) && !b->cfg->slots[slot].factory;
+}
+
+/* A PENDING or CONFIRMED slot ranks by its last COMMIT or CONFIRM: the
+ * higher, the more recent (0: EMPTY). b->top counts up to the latest; a
+ * compaction renumbers from 1 (append() compacts before it overflows). */
+static void set_state(struct udfu_boot *b, uint8_t i, uint8_t state)
+{
+    b->slot[i].state = state;
+    b->slot[i].rank = state == UDFU_BOOT_EMPTY ? 0 : ++b->top;
 }
 
 /* Folds one record into the RAM state. Records that make no sense in the
- * current state are ignored, so a replay is always well defined. */
-static void apply(struct udfu_boot *b, const struct rec *r)
+ * current state are ignored, so a replay is always well defined. Without
+ * trial boots (UDFU_CFG_BOOT_TRIAL 0) a trial COMMIT still makes its slot
+ * PENDING, which never boots. */
+static void apply(struct udfu_boot *b, uint32_t w0, uint32_t crc, uint32_t len)
 {
-    if (!writable(b, r->slot))
+    uint8_t i = (uint8_t)(w0 >> 8), state;
+    if (!writable(b, i))
         return;
-    struct udfu_boot_slot_info *s = &b->slot[r->slot];
-    switch (r->type) {
+    struct udfu_boot_slot_info *s = &b->slot[i];
+    switch ((uint8_t)w0) {
     case REC_INVALIDATE:
-        s->state = UDFU_BOOT_EMPTY;
+        state = UDFU_BOOT_EMPTY;
         break;
     case REC_COMMIT:
-        s->crc = r->a;
-        s->length = r->b;
-        s->attempts = 0;
-        if (r->mode == COMMIT_TRIAL) {
+        s->crc = crc;
+        s->length = len;
+        s->attempts = (uint8_t)(w0 >> 24);
+        state = UDFU_BOOT_CONFIRMED;
+        if ((uint8_t)(w0 >> 16) == UDFU_BOOT_PENDING) {
+            state = UDFU_BOOT_PENDING;
             /* One trial at a time: an older unconfirmed image is dropped. */
-            for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
-                if (b->slot[i].state == UDFU_BOOT_PENDING)
-                    b->slot[i].state = UDFU_BOOT_EMPTY;
+            for (uint8_t j = 0; UDFU_CFG_BOOT_TRIAL && j < slots(b->cfg); j++) {
+                if (b->slot[j].state == UDFU_BOOT_PENDING)
+                    set_state(b, j, UDFU_BOOT_EMPTY);
             }
-            s->state = UDFU_BOOT_PENDING;
-            s->attempts = r->attempts;
-        } else {
-            s->state = UDFU_BOOT_CONFIRMED;
-            s->rank = ++b->max_rank;
         }
         break;
+#if UDFU_CFG_BOOT_TRIAL
     case REC_ATTEMPT:
         if (s->state == UDFU_BOOT_PENDING && s->attempts < 0xFF)
             s->attempts++;
-        break;
+        return;
     case REC_CONFIRM:
-        if (s->state == UDFU_BOOT_PENDING) {
-            s->state = UDFU_BOOT_CONFIRMED;
-            s->rank = ++b->max_rank;
-        }
-        break;
     case REC_REVERT:
-        if (s->state == UDFU_BOOT_PENDING)
-            s->state = UDFU_BOOT_EMPTY;
+        if (s->state != UDFU_BOOT_PENDING)
+            return;
+        state = (uint8_t)w0 == REC_CONFIRM ? UDFU_BOOT_CONFIRMED : UDFU_BOOT_EMPTY;
         break;
+#endif
     default:
-        break;
+        return;
     }
+    set_state(b, i, state);
 }
 
-static int read_rec(struct udfu_boot *b, uint8_t area, uint32_t off, struct rec *r)
-{
-    uint8_t raw[REC_MAX];
-    int err = b->cfg->read(b->cfg->context, b->cfg->journal[area] + off, raw, b->rec);
-    return err ? err : rec_decode(raw, b->rec, r);
-}
-
-/* Sequence number of an area, if its header record is valid. */
-static int area_seq(struct udfu_boot *b, uint8_t area, uint32_t *seq)
-{
-    struct rec r;
-    int got = read_rec(b, area, 0, &r);
-    if (got < 0 && got != -1)
-        return got;
-    if (got == 1 && r.type == REC_HEADER && r.b == JOURNAL_MAGIC) {
-        *seq = r.a;
-        return 1;
-    }
-    return 0;
-}
-
-static void reset_state(struct udfu_boot *b)
-{
-    memset(b->slot, 0, sizeof(b->slot));
-    for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
-        if (b->cfg->slots[i].factory)
-            b->slot[i].state = UDFU_BOOT_FACTORY;
-    }
-    b->max_rank = 0;
-    b->active = UDFU_BOOT_NONE;
-    b->seq = 0;
-    b->next = 0;
-}
-
-/* Replays the area in full. Free records in the middle (a write that
- * failed without touching flash) are skipped; appends go after the last
- * used record. */
-static int replay(struct udfu_boot *b, uint8_t area)
-{
-    b->next = b->rec;
-    for (uint32_t off = b->rec; off + b->rec <= b->cfg->journal_size; off += b->rec) {
-        struct rec r;
-        int got = read_rec(b, area, off, &r);
-        if (got < -1)
-            return got;
-        if (got != -1)
-            b->next = off + b->rec;
-        if (got == 1)
-            apply(b, &r);
-    }
-    return 0;
-}
-
+/* Rebuilds the RAM state from flash, as a reboot would: the area with the
+ * newer valid header counts, replayed in full. Free records in the middle
+ * (a write that failed without touching flash) are skipped; appends go
+ * after the last used record. */
 static int journal_load(struct udfu_boot *b)
 {
-    uint32_t seq[2];
-    int ok[2];
-    reset_state(b);
-    for (uint8_t i = 0; i < 2; i++) {
-        ok[i] = area_seq(b, i, &seq[i]);
-        if (ok[i] < 0)
-            return ok[i];
+    const struct udfu_boot_cfg *c = b->cfg;
+    uint32_t w[REC_WORDS];
+    memset(b->slot, 0, sizeof(b->slot));
+    for (uint8_t i = 0; i < slots(c); i++) {
+        if (c->slots[i].factory)
+            b->slot[i].state = UDFU_BOOT_FACTORY;
     }
-    if (!ok[0] && !ok[1])
+    b->active = UDFU_BOOT_NONE;
+    b->seq = 0;
+    b->top = 0;
+    for (uint8_t area = 0; area < 2; area++) {
+        int got = rec_read(b, area, 0, w);
+        if (got < 0)
+            return got;
+        if (got == REC_VALID && (uint8_t)w[0] == REC_HEADER && w[2] == JOURNAL_MAGIC &&
+            (b->active == UDFU_BOOT_NONE || (int32_t)(w[1] - b->seq) > 0)) {
+            b->active = area;
+            b->seq = w[1];
+        }
+    }
+    b->next = b->rec;
+    if (b->active == UDFU_BOOT_NONE)
         return 0; /* fresh or both unreadable: nothing committed */
-    uint8_t a = (!ok[0] || (ok[1] && (int32_t)(seq[1] - seq[0]) > 0)) ? 1 : 0;
-    b->active = a;
-    b->seq = seq[a];
-    return replay(b, a);
+    for (uint32_t off = b->rec; off + b->rec <= c->journal_size; off += b->rec) {
+        int got = rec_read(b, b->active, off, w);
+        if (got < 0)
+            return got;
+        if (got != REC_FREE)
+            b->next = off + b->rec;
+        if (got == REC_VALID)
+            apply(b, w[0], w[1], w[2]);
+    }
+    return 0;
 }
 
-static int write_rec(struct udfu_boot *b, uint8_t area, uint32_t off, const struct rec *r)
+/* Moves the state into the other area: a COMMIT per ranked slot, lowest
+ * rank first so the ranks come back in the same order, then the header.
+ * Until the header is written the new area does not count, and the old
+ * one is still intact. */
+static int compact(struct udfu_boot *b)
 {
-    uint8_t raw[REC_MAX];
-    rec_encode(raw, b->rec, r);
-    return b->cfg->prog(b->cfg->context, b->cfg->journal[area] + off, raw, b->rec);
-}
-
-/* The records that rebuild the current state: confirmed slots oldest
- * first (ranks come back in the same order), then the one on trial. */
-static int write_snapshot(struct udfu_boot *b, uint8_t area, uint32_t *off)
-{
-    uint32_t done_rank = 0;
-    for (;;) {
-        uint8_t pick = UDFU_BOOT_NONE;
-        for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
-            const struct udfu_boot_slot_info *s = &b->slot[i];
-            if (s->state == UDFU_BOOT_CONFIRMED && s->rank > done_rank &&
-                (pick == UDFU_BOOT_NONE || s->rank < b->slot[pick].rank))
+    const struct udfu_boot_cfg *c = b->cfg;
+    uint8_t to = b->active == 0;
+    uint32_t off = b->rec;
+    int err = c->erase(c->context, c->journal[to], c->journal_size);
+    for (uint8_t last = 0, pick; !err; last = b->slot[pick].rank) {
+        pick = UDFU_BOOT_NONE;
+        for (uint8_t i = 0; i < slots(c); i++) {
+            uint8_t r = b->slot[i].rank;
+            if (r > last && (pick == UDFU_BOOT_NONE || r < b->slot[pick].rank))
                 pick = i;
         }
         if (pick == UDFU_BOOT_NONE)
             break;
         const struct udfu_boot_slot_info *s = &b->slot[pick];
-        struct rec r = {REC_COMMIT, pick, COMMIT_FINAL, 0, s->crc, s->length};
-        int err = write_rec(b, area, *off, &r);
-        if (err)
-            return err;
-        *off += b->rec;
-        done_rank = s->rank;
+        err = rec_write(b, to, off, REC_W0(REC_COMMIT, pick, s->state, s->attempts), s->crc,
+                        s->length);
+        off += b->rec;
     }
-    for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
-        const struct udfu_boot_slot_info *s = &b->slot[i];
-        if (s->state != UDFU_BOOT_PENDING)
-            continue;
-        struct rec r = {REC_COMMIT, i, COMMIT_TRIAL, s->attempts, s->crc, s->length};
-        int err = write_rec(b, area, *off, &r);
-        if (err)
-            return err;
-        *off += b->rec;
-    }
-    return 0;
+    if (!err)
+        err = rec_write(b, to, 0, REC_W0(REC_HEADER, UDFU_BOOT_NONE, 0, 0), b->seq + 1,
+                        JOURNAL_MAGIC);
+    return err ? err : journal_load(b); /* RAM state == what a reboot would read */
 }
 
-/* Moves the state into the other area. Until its header is written the
- * new area does not count, and the old one is still intact. */
-static int compact(struct udfu_boot *b)
+static int append(struct udfu_boot *b, uint32_t w0, uint32_t a, uint32_t len)
 {
-    uint8_t to = b->active == UDFU_BOOT_NONE ? 0 : (uint8_t)(b->active ^ 1);
-    const struct udfu_boot_cfg *c = b->cfg;
-    uint32_t off = b->rec;
-    int err = c->erase(c->context, c->journal[to], c->journal_size);
-    if (!err)
-        err = write_snapshot(b, to, &off);
-    if (!err) {
-        struct rec h = {REC_HEADER, UDFU_BOOT_NONE, 0, 0, b->seq + 1, JOURNAL_MAGIC};
-        err = write_rec(b, to, 0, &h);
-    }
+    int err = 0;
+    if (b->active == UDFU_BOOT_NONE || b->next + b->rec > b->cfg->journal_size ||
+        b->top == 0xFF)
+        err = compact(b);
     if (err)
         return err;
-    return journal_load(b); /* RAM state == what a reboot would read */
-}
-
-static int append(struct udfu_boot *b, uint8_t type, uint8_t slot, uint8_t mode, uint32_t a,
-                  uint32_t bb)
-{
-    struct rec r = {type, slot, mode, 0, a, bb};
-    if (b->active == UDFU_BOOT_NONE || b->next + b->rec > b->cfg->journal_size) {
-        int err = compact(b);
-        if (err)
-            return err;
-    }
-    int err = write_rec(b, b->active, b->next, &r);
+    err = rec_write(b, b->active, b->next, w0, a, len);
     /* A failed write may have left part of the record: never reuse it. */
     b->next += b->rec;
-    if (err)
-        return err;
-    apply(b, &r);
-    return 0;
+    if (!err)
+        apply(b, w0, a, len);
+    return err;
 }
 
-static int is_pow2(uint32_t x)
+/* A record about slot that carries nothing else. */
+static int mark(struct udfu_boot *b, uint8_t type, uint8_t slot)
 {
-    return x && !(x & (x - 1));
+    return append(b, REC_W0(type, slot, 0, 0), 0, 0);
 }
 
 static int overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
@@ -276,28 +231,43 @@ static int overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
     return a < b + bn && b < a + an;
 }
 
-static int cfg_ok(const struct udfu_boot_cfg *c, uint32_t hdr_size, uint32_t rec)
+/* What init refuses: anything that could not be fail-safe, and what this
+ * build compiled out (udfu_opt.h). */
+static int cfg_ok(const struct udfu_boot_cfg *c, uint32_t rec)
 {
-    if (!c->read || !c->erase || !c->prog || !c->slots || c->slot_count == 0 ||
-        c->slot_count > UDFU_BOOT_MAX_SLOTS || hdr_size < UDFU_BOOT_HDR_LEN ||
-        hdr_size % 4 || !is_pow2(rec) || rec > REC_MAX ||
-        c->journal_size < rec * (uint32_t)(c->slot_count + 3) ||
-        overlaps(c->journal[0], c->journal_size, c->journal[1], c->journal_size) ||
-        c->journal[0] % rec || c->journal[1] % rec)
+    uint32_t hs = udfu_boot_hdr_size(c), n = c->slot_count;
+    uint8_t ws = c->write_size; /* 0: 1 */
+    if (!c->read || !c->erase || !c->prog || !c->slots || n - 1 >= UDFU_BOOT_MAX_SLOTS ||
+        hs < UDFU_BOOT_HDR_LEN || hs % 4 || (ws & (ws - 1)) || rec > REC_MAX ||
+        c->journal_size < rec * (n + 3) || (c->journal[0] | c->journal[1]) & (rec - 1) ||
+        (!UDFU_CFG_BOOT_TRIAL && c->trial_boots))
         return 0;
+#if UDFU_CFG_BOOT_HOOKS
     if ((c->need & (UDFU_BOOT_NEED_SHA256 | UDFU_BOOT_NEED_SIG)) &&
         (!c->sha256_start || !c->sha256_update || !c->sha256_finish))
         return 0;
     if ((c->need & UDFU_BOOT_NEED_SIG) && !c->verify_sig)
         return 0;
-    for (uint8_t i = 0; i < c->slot_count; i++) {
-        const struct udfu_boot_slot *s = &c->slots[i];
-        if (s->size <= hdr_size || s->addr + s->size < s->addr ||
-            overlaps(s->addr, s->size, c->journal[0], c->journal_size) ||
-            overlaps(s->addr, s->size, c->journal[1], c->journal_size))
+#else
+    if ((c->need & (UDFU_BOOT_NEED_SHA256 | UDFU_BOOT_NEED_SIG)) || c->sha256_start ||
+        c->verify_sig || c->accept)
+        return 0;
+#endif
+    /* the slots, then the two journal areas: none may overlap another */
+    uint32_t at[UDFU_BOOT_MAX_SLOTS + 2], len[UDFU_BOOT_MAX_SLOTS + 2];
+    for (uint32_t i = 0; i < n; i++) {
+        at[i] = c->slots[i].addr;
+        len[i] = c->slots[i].size;
+        if (len[i] <= hs || at[i] + len[i] < at[i])
             return 0;
-        for (uint8_t j = 0; j < i; j++) {
-            if (overlaps(s->addr, s->size, c->slots[j].addr, c->slots[j].size))
+    }
+    for (uint32_t i = 0; i < 2; i++) {
+        at[n + i] = c->journal[i];
+        len[n + i] = c->journal_size;
+    }
+    for (uint32_t i = 0; i < n + 2; i++) {
+        for (uint32_t j = 0; j < i; j++) {
+            if (overlaps(at[i], len[i], at[j], len[j]))
                 return 0;
         }
     }
@@ -308,112 +278,110 @@ int udfu_boot_init(struct udfu_boot *b, const struct udfu_boot_cfg *cfg)
 {
     UDFU_ASSERT(b && cfg);
     memset(b, 0, sizeof(*b));
-    b->hdr_size = cfg->hdr_size ? cfg->hdr_size : 512u;
-    b->rec = (uint8_t)(cfg->write_size > UDFU_BOOT_REC_LEN ? cfg->write_size
-                                                             : UDFU_BOOT_REC_LEN);
-    uint32_t ws = cfg->write_size ? cfg->write_size : 1u;
-    int ok = cfg_ok(cfg, b->hdr_size, b->rec) && is_pow2(ws);
+    uint32_t rec = cfg->write_size > UDFU_BOOT_REC_LEN ? cfg->write_size : UDFU_BOOT_REC_LEN;
+    int ok = cfg_ok(cfg, rec);
     UDFU_ASSERT(ok);
     if (!ok)
         return UDFU_ERR_INVAL;
     b->cfg = cfg;
+    b->rec = (uint8_t)rec;
     return journal_load(b);
 }
 
 uint32_t udfu_boot_app_addr(const struct udfu_boot *b, uint8_t slot)
 {
     UDFU_ASSERT(slot < b->cfg->slot_count);
-    return b->cfg->slots[slot].addr + b->hdr_size;
+    return b->cfg->slots[slot].addr + udfu_boot_hdr_size(b->cfg);
 }
 
-/* The valid image to run: a committed one must still match the journal. */
-static int slot_ok(struct udfu_boot *b, uint8_t slot)
+/* "Valid" at boot: the image its COMMIT describes; the hooks only with
+ * UDFU_BOOT_RECHECK. */
+static int boot_ok(struct udfu_boot *b, uint8_t slot)
 {
-    struct udfu_boot_hdr h;
-    const struct udfu_boot_slot_info *s = &b->slot[slot];
-    int hooks = (b->cfg->need & UDFU_BOOT_RECHECK) != 0;
-    if (udfu_boot_verify(b, slot, &h, hooks) != 0)
-        return 0;
-    return s->state == UDFU_BOOT_FACTORY || (h.crc == s->crc && h.length == s->length);
+    int mode = UDFU_BOOT_CHECK_BOOT;
+    if (b->cfg->need & UDFU_BOOT_RECHECK)
+        mode |= UDFU_BOOT_CHECK_HOOKS;
+    return udfu_boot_image_ok(b, slot, mode) == 0;
 }
 
 static uint8_t find_state(const struct udfu_boot *b, uint8_t state)
 {
-    for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
+    for (uint8_t i = 0; i < slots(b->cfg); i++) {
         if (b->slot[i].state == state)
             return i;
     }
     return UDFU_BOOT_NONE;
 }
 
-/* Confirmed slot with the highest rank below `below`. */
-static uint8_t best_confirmed(const struct udfu_boot *b, uint32_t below)
+/* The order of the images to fall back on: confirmed ones, most recent
+ * first, then factory ones by index. 0: not one. */
+static unsigned fallback_key(const struct udfu_boot *b, uint8_t i)
 {
-    uint8_t best = UDFU_BOOT_NONE;
-    for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
-        const struct udfu_boot_slot_info *s = &b->slot[i];
-        if (s->state == UDFU_BOOT_CONFIRMED && s->rank < below &&
-            (best == UDFU_BOOT_NONE || s->rank > b->slot[best].rank))
-            best = i;
-    }
-    return best;
+    const struct udfu_boot_slot_info *s = &b->slot[i];
+    if (s->state == UDFU_BOOT_CONFIRMED)
+        return UDFU_BOOT_MAX_SLOTS + s->rank;
+    return s->state == UDFU_BOOT_FACTORY ? UDFU_BOOT_MAX_SLOTS - i : 0;
 }
 
-/* A pending image gets trial_boots boots; each is counted before it runs
- * (a crash or power loss inside the application still counts). */
-static int select_pending(struct udfu_boot *b)
+/* The slot with the highest fallback key below `below`, or UDFU_BOOT_NONE. */
+static uint8_t fallback(const struct udfu_boot *b, unsigned below)
 {
-    uint8_t p = find_state(b, UDFU_BOOT_PENDING);
-    if (p == UDFU_BOOT_NONE)
-        return UDFU_ERR_FIRMWARE;
-    int out_of_trials = b->slot[p].attempts >= b->cfg->trial_boots;
-    if (!out_of_trials && slot_ok(b, p)) {
-        if (append(b, REC_ATTEMPT, p, 0, 0, 0) == 0)
-            return p;
-        /* The boot cannot be counted: running it could loop forever, so
-         * fall back instead; the trial resumes once the journal works. */
-        return UDFU_ERR_FIRMWARE;
+    uint8_t pick = UDFU_BOOT_NONE;
+    unsigned top = 0;
+    for (uint8_t i = 0; i < slots(b->cfg); i++) {
+        unsigned k = fallback_key(b, i);
+        if (k > top && k < below) {
+            top = k;
+            pick = i;
+        }
     }
-    /* Out of trials or damaged: drop it. If that cannot be written the
-     * fallback boots anyway and the revert is retried next time. */
-    (void)append(b, REC_REVERT, p, 0, 0, 0);
-    return UDFU_ERR_FIRMWARE;
+    return pick;
 }
 
 int udfu_boot_select(struct udfu_boot *b)
 {
-    int p = select_pending(b);
-    if (p >= 0)
-        return p;
-    for (uint32_t below = UINT32_MAX;;) {
-        uint8_t s = best_confirmed(b, below);
-        if (s == UDFU_BOOT_NONE)
-            break;
-        if (slot_ok(b, s))
-            return s;
-        below = b->slot[s].rank;
+#if UDFU_CFG_BOOT_TRIAL
+    /* A pending image gets trial_boots boots; each is counted before it
+     * runs (a crash or power loss inside the application still counts). */
+    uint8_t p = find_state(b, UDFU_BOOT_PENDING);
+    if (p != UDFU_BOOT_NONE) {
+        if (b->slot[p].attempts < b->cfg->trial_boots && boot_ok(b, p)) {
+            if (mark(b, REC_ATTEMPT, p) == 0)
+                return p;
+            /* The boot cannot be counted: running it could loop forever,
+             * so fall back instead; the trial resumes once the journal
+             * works. */
+        } else {
+            /* Out of trials or damaged: drop it. If that cannot be written
+             * the fallback boots anyway and the revert is retried next
+             * time. */
+            (void)mark(b, REC_REVERT, p);
+        }
     }
-    for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
-        if (b->cfg->slots[i].factory && slot_ok(b, i))
-            return i;
+#endif
+    uint8_t s;
+    for (unsigned below = ~0u; (s = fallback(b, below)) != UDFU_BOOT_NONE;
+         below = fallback_key(b, s)) {
+        if (boot_ok(b, s))
+            return s;
     }
     return UDFU_ERR_FIRMWARE;
 }
 
 int udfu_boot_update_slot(const struct udfu_boot *b)
 {
-    uint8_t keep = best_confirmed(b, UINT32_MAX);
-    uint8_t only = UDFU_BOOT_NONE;
+    uint8_t keep = fallback(b, ~0u); /* a factory slot is not writable anyway */
+    int only = UDFU_ERR_PERM;
     if (b->opened)
         return b->opened - 1; /* a session sticks to its slot */
-    for (uint8_t i = 0; i < b->cfg->slot_count; i++) {
+    for (uint8_t i = 0; i < slots(b->cfg); i++) {
         if (!writable(b, i))
             continue;
         if (i != keep)
             return i;
         only = i;
     }
-    return only == UDFU_BOOT_NONE ? UDFU_ERR_PERM : only;
+    return only;
 }
 
 /* The first write of a session makes the slot unbootable before any byte
@@ -424,13 +392,11 @@ static int open_update(struct udfu_boot *b, uint32_t addr, uint32_t len)
     if (s < 0)
         return s;
     const struct udfu_boot_slot *sl = &b->cfg->slots[s];
-    if (len == 0 || addr < sl->addr || addr - sl->addr > sl->size ||
-        len > sl->size - (addr - sl->addr))
+    uint32_t off = addr - sl->addr;
+    if (len == 0 || addr < sl->addr || off > sl->size || len > sl->size - off)
         return UDFU_ERR_PERM;
-    if (b->opened)
-        return 0;
-    if (b->slot[s].state != UDFU_BOOT_EMPTY) {
-        int err = append(b, REC_INVALIDATE, (uint8_t)s, 0, 0, 0);
+    if (!b->opened && b->slot[s].state != UDFU_BOOT_EMPTY) {
+        int err = mark(b, REC_INVALIDATE, (uint8_t)s);
         if (err)
             return err;
     }
@@ -457,21 +423,21 @@ int udfu_boot_dirty(const struct udfu_boot *b)
 
 int udfu_boot_commit(struct udfu_boot *b)
 {
-    struct udfu_boot_hdr h;
     int s = udfu_boot_update_slot(b);
     if (s < 0)
         return s;
-    if (!b->opened && b->slot[s].state != UDFU_BOOT_EMPTY)
+    const struct udfu_boot_slot_info *si = &b->slot[s];
+    if (!b->opened && si->state != UDFU_BOOT_EMPTY)
         return 0;
-    int err = udfu_boot_verify(b, (uint8_t)s, &h, 1);
-    if (!err && b->cfg->accept)
-        err = b->cfg->accept(b->cfg->context, (uint8_t)s, &h);
-    if (err == UDFU_ERR_FORMAT || (err && err != UDFU_ERR_CRC && err != UDFU_ERR_IO))
+    /* keeps the image's CRC and length in *si (the slot is EMPTY) */
+    int err = udfu_boot_image_ok(b, (uint8_t)s, UDFU_BOOT_CHECK_COMMIT | UDFU_BOOT_CHECK_HOOKS);
+    if (err && err != UDFU_ERR_CRC && err != UDFU_ERR_IO)
         err = UDFU_ERR_FIRMWARE; /* refused image, whatever the reason */
-    if (err)
-        return err;
-    err = append(b, REC_COMMIT, (uint8_t)s, b->cfg->trial_boots ? COMMIT_TRIAL : COMMIT_FINAL,
-                 h.crc, h.length);
+    if (!err)
+        err = append(b,
+                     REC_W0(REC_COMMIT, s,
+                            b->cfg->trial_boots ? UDFU_BOOT_PENDING : UDFU_BOOT_CONFIRMED, 0),
+                     si->crc, si->length);
     if (!err)
         b->opened = 0;
     return err;
@@ -479,12 +445,12 @@ int udfu_boot_commit(struct udfu_boot *b)
 
 int udfu_boot_confirm(struct udfu_boot *b, uint32_t running)
 {
-    uint8_t p = find_state(b, UDFU_BOOT_PENDING);
+    uint8_t p = UDFU_CFG_BOOT_TRIAL ? find_state(b, UDFU_BOOT_PENDING) : UDFU_BOOT_NONE;
     if (p == UDFU_BOOT_NONE)
         return 0;
     if (running != udfu_boot_app_addr(b, p))
         return UDFU_ERR_STATE;
-    return append(b, REC_CONFIRM, p, 0, 0, 0);
+    return mark(b, REC_CONFIRM, p);
 }
 
 int udfu_boot_invalidate(struct udfu_boot *b, uint8_t slot)
@@ -493,5 +459,5 @@ int udfu_boot_invalidate(struct udfu_boot *b, uint8_t slot)
         return UDFU_ERR_PERM;
     if (b->slot[slot].state == UDFU_BOOT_EMPTY)
         return 0;
-    return append(b, REC_INVALIDATE, slot, 0, 0, 0);
+    return mark(b, REC_INVALIDATE, slot);
 }

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "udfu_opt.h"
 #include "udfu_proto.h"
 
 #ifdef __cplusplus
@@ -103,7 +104,7 @@ struct udfu_boot_hdr {
 uint32_t udfu_boot_crc32(uint32_t crc, const void *data, size_t len);
 
 /* Decodes raw[0..128). Returns 0 or UDFU_ERR_FORMAT (magic, length,
- * version or header CRC wrong, SIG without SHA256). */
+ * version or header CRC wrong, SIG without SHA256; *h then unspecified). */
 int udfu_boot_hdr_parse(const uint8_t *raw, struct udfu_boot_hdr *h);
 
 /* Encodes h into raw[0..128) (computing hdr_crc); for build tools and
@@ -117,7 +118,7 @@ void udfu_boot_hdr_init(struct udfu_boot_hdr *h, const uint8_t *payload, uint32_
 
 /* ---- slots and the commit journal ------------------------------------------ */
 
-#define UDFU_BOOT_MAX_SLOTS 4
+#define UDFU_BOOT_MAX_SLOTS UDFU_CFG_BOOT_SLOTS /* udfu_opt.h: 4 */
 #define UDFU_BOOT_REC_LEN 16u  /* a journal record (padded to write_size) */
 #define UDFU_BOOT_NONE 0xFFu
 
@@ -139,7 +140,10 @@ struct udfu_boot_slot {
  *  (a) single slot + DFU fallback: 1 slot, trial_boots 0;
  *  (b) A/B with rollback: 2 slots, trial_boots N > 0;
  *  (c) factory fallback: slot 0 factory, slot 1 upgrade (trial_boots 0,
- *      or N to fall back to factory when the upgrade never confirms). */
+ *      or N to fall back to factory when the upgrade never confirms).
+ * A bootloader that only needs (a) compiles the rest out (udfu_opt.h:
+ * UDFU_CFG_BOOT_SLOTS 1, UDFU_CFG_BOOT_TRIAL 0, and UDFU_CFG_BOOT_HOOKS 0
+ * without SHA-256/signature/accept hooks). */
 struct udfu_boot_cfg {
     void *context; /* passed to every callback */
 
@@ -154,19 +158,21 @@ struct udfu_boot_cfg {
     const struct udfu_boot_slot *slots; /* sorted or not, not overlapping */
     uint8_t slot_count;                 /* 1..UDFU_BOOT_MAX_SLOTS */
 
-    /* The journal: two areas of journal_size bytes (whole sectors each),
-     * outside every slot. Records are never rewritten, so flash with ECC
-     * that forbids programming a word twice is fine. */
-    uint32_t journal[2];
-    uint32_t journal_size;
-
-    uint16_t hdr_size;   /* payload offset in a slot, >= 128 (0: 512); make it
-                            the vector table alignment the core needs */
+    /* (The small fields sit before the journal: Thumb-1 loads a byte with
+     * an offset of at most 31.) */
     uint8_t write_size;  /* program granule, power of two 1..32 (0: 1) */
     uint8_t trial_boots; /* 0: a commit is final; N: a new image must call
                             udfu_boot_confirm() within N boots or it is
                             dropped and the previous one boots again */
     uint8_t need;        /* UDFU_BOOT_NEED_* | UDFU_BOOT_RECHECK */
+    uint16_t hdr_size;   /* payload offset in a slot, >= 128 (0: 512); make it
+                            the vector table alignment the core needs */
+
+    /* The journal: two areas of journal_size bytes (whole sectors each),
+     * outside every slot. Records are never rewritten, so flash with ECC
+     * that forbids programming a word twice is fine. */
+    uint32_t journal[2];
+    uint32_t journal_size;
 
     /* Optional SHA-256 (required if images carry one, or need says so).
      * The digest covers header bytes 0..31, then the payload. */
@@ -190,27 +196,30 @@ enum udfu_boot_slot_state {
 struct udfu_boot_slot_info {
     uint8_t state;    /* enum udfu_boot_slot_state */
     uint8_t attempts; /* boots tried while PENDING */
-    uint32_t rank;    /* CONFIRMED: higher = confirmed more recently */
+    uint8_t rank;     /* PENDING or CONFIRMED: higher = committed or confirmed
+                         more recently; 0 otherwise */
     uint32_t crc;     /* of the committed image */
     uint32_t length;
 };
 
-/* The instance: caller-allocated, opaque. */
+/* The instance: caller-allocated, opaque. (Bytes first: Thumb-1 loads
+ * them with an offset of at most 31.) */
 struct udfu_boot {
     const struct udfu_boot_cfg *cfg;
+    uint8_t rec;    /* journal record size: max(16, write_size) */
+    uint8_t active; /* journal area in use: 0, 1 or UDFU_BOOT_NONE */
+    uint8_t opened; /* slot + 1 being written in this session, or 0 */
+    uint8_t top;    /* highest rank given so far */
+    uint32_t seq;   /* sequence number of the active journal area */
+    uint32_t next;  /* offset of the next free record there */
     struct udfu_boot_slot_info slot[UDFU_BOOT_MAX_SLOTS];
-    uint32_t seq;      /* sequence number of the active journal area */
-    uint32_t next;     /* offset of the next free record there */
-    uint32_t max_rank;
-    uint32_t hdr_size; /* cfg.hdr_size with its default applied */
-    uint8_t rec;       /* journal record size: max(16, write_size) */
-    uint8_t active;    /* journal area in use: 0, 1 or UDFU_BOOT_NONE */
-    uint8_t opened;    /* slot + 1 being written in this session, or 0 */
 };
 
 /* Checks cfg (asserts) and reads the journal. Writes nothing, so the
  * application may call it too (before udfu_boot_confirm()). cfg must
- * outlive the instance. 0, UDFU_ERR_INVAL (bad cfg), or a read error. */
+ * outlive the instance. 0, UDFU_ERR_INVAL (bad cfg, or one that needs
+ * what udfu_opt.h compiled out: more than UDFU_CFG_BOOT_SLOTS slots, trial
+ * boots, hooks), or a read error. */
 int udfu_boot_init(struct udfu_boot *b, const struct udfu_boot_cfg *cfg);
 
 /* The bootloader's decision at reset. Returns the slot to boot (>= 0), or
@@ -255,17 +264,20 @@ int udfu_boot_commit(struct udfu_boot *b);
 /* Checks the image in slot: header, payload CRC-32, load address, and what
  * cfg.need demands; with hooks != 0 also the SHA-256 and signature through
  * the hooks (when the image carries them and the hooks exist). Fills *h if
- * not NULL. Does not look at the journal. 0, UDFU_ERR_FORMAT (no header),
- * UDFU_ERR_FIRMWARE (length, load address, missing SHA/signature, digest
- * or signature wrong), UDFU_ERR_CRC, or a read/hook error. */
+ * not NULL (all of it when it returns 0; on an error its contents are
+ * unspecified). Does not look at the journal. The header (*h, or without
+ * one a copy on the stack) is also the read buffer. 0, UDFU_ERR_FORMAT (no
+ * header), UDFU_ERR_FIRMWARE (length, load address, missing SHA/signature,
+ * digest or signature wrong), UDFU_ERR_CRC, or a read/hook error. */
 int udfu_boot_verify(struct udfu_boot *b, uint8_t slot, struct udfu_boot_hdr *h, int hooks);
 
 /* Application side: the image on trial works; make it permanent. running
  * is the address of the running image's vector table (SCB->VTOR, or its
  * linker symbol): only the image that actually runs can confirm itself,
  * never a fallback that booted because the trial could not start. Returns
- * 0 (confirmed, or nothing on trial), UDFU_ERR_STATE (the image on trial is
- * not the running one: nothing written) or a flash error. */
+ * 0 (confirmed, or nothing on trial; always 0 without UDFU_CFG_BOOT_TRIAL),
+ * UDFU_ERR_STATE (the image on trial is not the running one: nothing
+ * written) or a flash error. */
 int udfu_boot_confirm(struct udfu_boot *b, uint32_t running);
 
 /* Makes a non-factory slot unbootable (e.g. "revert to factory").

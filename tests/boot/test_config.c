@@ -45,7 +45,7 @@ static void good(void)
     cfg.erase = er;
     cfg.prog = pr;
     cfg.slots = slots;
-    cfg.slot_count = 2;
+    cfg.slot_count = UDFU_CFG_BOOT_SLOTS >= 2 ? 2 : 1;
     cfg.journal[0] = 0x8000;
     cfg.journal[1] = 0x9000;
     cfg.journal_size = 0x1000;
@@ -55,7 +55,7 @@ TEST(good_config_is_accepted_with_defaults)
 {
     good();
     CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
-    CHECK_EQ(b.hdr_size, 512);
+    CHECK_EQ(udfu_boot_app_addr(&b, 0), 0x10000 + 512); /* hdr_size 0: 512 */
     CHECK_EQ(b.rec, 16);
     CHECK_EQ(b.active, UDFU_BOOT_NONE);
     CHECK_EQ(udfu_boot_select(&b), UDFU_ERR_FIRMWARE);
@@ -69,17 +69,25 @@ TEST(overlaps_are_refused)
     good();
     cfg.journal[1] = 0x17000; /* journal inside slot 0 */
     CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+}
+
+TEST(overlapping_slots_are_refused)
+{
     good();
     slots[1].addr = 0x17000; /* slots overlap */
     CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
     slots[1].addr = 0x18000;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
 }
 
 TEST(bad_sizes_are_refused)
 {
     good();
-    cfg.journal_size = 64; /* cannot hold header + snapshot + a record */
+    /* one record short of header + snapshot + a record */
+    cfg.journal_size = 16u * (cfg.slot_count + 3u) - 16u;
     CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+    cfg.journal_size += 16;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
     good();
     cfg.write_size = 3;
     CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
@@ -122,12 +130,70 @@ TEST(only_factory_slots_leave_nothing_to_update)
     CHECK_EQ(udfu_boot_commit(&b), UDFU_ERR_PERM);
 }
 
+static int accept_all(void *c, uint8_t slot, const struct udfu_boot_hdr *h)
+{
+    (void)c;
+    (void)slot;
+    (void)h;
+    return 0;
+}
+
+/* A build without trial boots (UDFU_CFG_BOOT_TRIAL 0) does not pretend to
+ * roll back: a cfg asking for trials is refused, nothing is ever pending. */
+TEST(without_trial_boots_a_trial_config_is_refused)
+{
+    good();
+    cfg.trial_boots = 3;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+    cfg.trial_boots = 0;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
+    CHECK_EQ(udfu_boot_confirm(&b, 0x10000 + 512), 0); /* nothing on trial */
+}
+
+/* A build without the hooks (UDFU_CFG_BOOT_HOOKS 0) refuses a cfg that
+ * expects them, instead of silently checking less. */
+TEST(without_hooks_a_cfg_that_expects_them_is_refused)
+{
+    good();
+    cfg.need = UDFU_BOOT_NEED_SHA256;
+    cfg.sha256_start = sha_start;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+    cfg.need = 0;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+    cfg.sha256_start = NULL;
+    cfg.accept = accept_all;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+    cfg.accept = NULL;
+    cfg.need = UDFU_BOOT_RECHECK; /* asks for nothing without hooks */
+    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
+}
+
+/* UDFU_CFG_BOOT_SLOTS bounds slot_count. */
+TEST(more_slots_than_the_build_tracks_are_refused)
+{
+    static struct udfu_boot_slot many[UDFU_BOOT_MAX_SLOTS + 1];
+    good();
+    for (uint32_t i = 0; i <= UDFU_BOOT_MAX_SLOTS; i++) {
+        many[i].addr = 0x10000 + i * 0x8000;
+        many[i].size = 0x8000;
+    }
+    cfg.slots = many;
+    cfg.slot_count = UDFU_BOOT_MAX_SLOTS;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
+    cfg.slot_count = UDFU_BOOT_MAX_SLOTS + 1;
+    CHECK_EQ(udfu_boot_init(&b, &cfg), UDFU_ERR_INVAL);
+}
+
 int main(void)
 {
     RUN(good_config_is_accepted_with_defaults);
     RUN(overlaps_are_refused);
     RUN(bad_sizes_are_refused);
-    RUN(demanded_checks_need_their_hooks);
+    RUN_IF(UDFU_CFG_BOOT_SLOTS >= 2, overlapping_slots_are_refused);
+    RUN_IF(UDFU_CFG_BOOT_HOOKS, demanded_checks_need_their_hooks);
     RUN(only_factory_slots_leave_nothing_to_update);
+    RUN_IF(!UDFU_CFG_BOOT_TRIAL, without_trial_boots_a_trial_config_is_refused);
+    RUN_IF(!UDFU_CFG_BOOT_HOOKS, without_hooks_a_cfg_that_expects_them_is_refused);
+    RUN(more_slots_than_the_build_tracks_are_refused);
     return test_summary();
 }

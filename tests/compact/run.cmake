@@ -1,7 +1,7 @@
 # Run by the ctest test compact_profile: configures the whole tree in BIN
 # with the UDFU_CFG_* options DEFS (device side and tests only), builds it
 # and runs its unit, conformance, regress and powerloss tests.
-#   cmake -DSRC=... -DBIN=... -DDEFS="A=0;B=0" -DCC=gcc -P run.cmake
+#   cmake -DSRC=... -DBIN=... -DDEFS="A=0,B=0" -DCC=gcc -P run.cmake
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
