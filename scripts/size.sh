@@ -98,10 +98,11 @@ for cpu in "${cpus[@]}"; do
 done
 
 # ---- 2 and 3: per architecture ----------------------------------------------
-# The minimal bootloader's configuration: wTransferSize, and usbd's scratch
-# buffer cut to 64 bytes (its descriptors and DfuSe layout string fit).
+# The minimal bootloader's configuration: wTransferSize, and no scratch
+# buffer in usbd (UDFU_CFG_USBD_BUF=0: descriptors are written into the DFU
+# buffer while no download data waits there).
 XFER=1024
-MIN_DEFS=(-DUDFU_CFG_USBD_BUF=64 -DMINBOOT_XFER=$XFER "${COMPACT_BASE[@]}")
+MIN_DEFS=(-DUDFU_CFG_USBD_BUF=0 -DMINBOOT_XFER=$XFER "${COMPACT_BASE[@]}")
 MIN_SRC=(src/usbd.c src/usbd_desc.c src/dfu.c src/dfuse.c src/rt.c src/mem.c src/proto.c
          src/boot_flag.c src/boot_image.c src/boot_slots.c ports/template/dcd_template.c
          ports/cortex-m/jump.c ports/cortex-m/vectors.c bench/size/board_min.c)

@@ -66,10 +66,36 @@ static const uint8_t std_reqs[REQ_SET_INTERFACE + 1] = {
  * has. */
 #define USBD_IFNUM 0
 
-/* Alt settings the configuration descriptor can hold in buf, and string
+/* The buffer descriptor replies are written into (usbd's own, or the
+ * transfer buffer of the DFU class while it is free); NULL: none now. */
+static uint8_t *usbd_scratch(struct udfu_usbd *u, uint16_t *size)
+{
+#if UDFU_CFG_USBD_BUF
+    *size = sizeof u->buf;
+    return u->buf;
+#else
+    return udfu_dfu_lend(u->cfg->dfu, size);
+#endif
+}
+
+/* What usbd_scratch() will offer (in DFU mode when borrowing). */
+static unsigned usbd_scratch_size(const struct udfu_usbd_cfg *cfg)
+{
+#if UDFU_CFG_USBD_BUF
+    (void)cfg;
+    return UDFU_CFG_USBD_BUF;
+#else
+    return cfg->dfu->cfg->transfer_size;
+#endif
+}
+
+/* Alt settings a configuration descriptor of size bytes can hold (9 per
+ * alt after the configuration and functional descriptors), and string
  * indices 4 + alt can number. */
-#define USBD_ALTS_FIT ((UDFU_CFG_USBD_BUF - 9 - UDFU_FUNC_DESC_LEN) / 9)
-#define USBD_MAX_ALTS (USBD_ALTS_FIT < 252 ? USBD_ALTS_FIT : 252)
+static int usbd_alts_fit(unsigned alts, unsigned size)
+{
+    return alts - 1u < 252u && 9u * alts + 9u + UDFU_FUNC_DESC_LEN <= size;
+}
 
 int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
 {
@@ -80,9 +106,11 @@ int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
     /* Exactly one class, of a mode the build has, on interface 0. */
     if (ok && USBD_IS_DFU(cfg))
         ok = cfg->dfu && !cfg->rt && cfg->dfu->cfg && cfg->dfu->cfg->interface == USBD_IFNUM &&
-             cfg->dfu->cfg->target_count - 1u < USBD_MAX_ALTS;
+             usbd_alts_fit(cfg->dfu->cfg->target_count, usbd_scratch_size(cfg));
     else if (ok)
         ok = cfg->rt && !cfg->dfu && cfg->rt->cfg && cfg->rt->cfg->interface == USBD_IFNUM;
+    /* Every descriptor offered must fit where it is written. */
+    ok = ok && (!UDFU_CFG_MSOS20 || udfu_usbd_msos2_len(cfg) <= usbd_scratch_size(cfg));
     UDFU_ASSERT(ok);
     if (!ok)
         return UDFU_ERR_INVAL;
@@ -113,34 +141,41 @@ static unsigned usbd_whom(const struct udfu_usbd *u, const struct udfu_setup *r)
     return 0;
 }
 
-static int usbd_get_descriptor(struct udfu_usbd *u, uint16_t value, unsigned whom)
+static int usbd_get_descriptor(struct udfu_usbd *u, uint16_t value, unsigned whom,
+                               uint8_t **data)
 {
     const struct udfu_usbd_cfg *c = u->cfg;
     uint8_t type = (uint8_t)(value >> 8), index = (uint8_t)value;
+    uint16_t size;
+    uint8_t *buf = usbd_scratch(u, &size);
     int (*fn)(const struct udfu_usbd_cfg *, uint8_t *, uint16_t) = NULL;
     /* The functional descriptor is also asked for with the interface as
      * recipient; everything else is a device request. */
-    if (!(whom & TO_DEV) && type != UDFU_DESC_FUNCTIONAL)
+    if (!buf || (!(whom & TO_DEV) && type != UDFU_DESC_FUNCTIONAL))
         return UDFU_ERR_STALL;
+    *data = buf;
     switch (type) {
     case 1: fn = udfu_usbd_device_desc; break;
     case 2: fn = index ? NULL : udfu_usbd_config_desc; break;
-    case 3: return udfu_usbd_string_desc(c, index, u->buf, sizeof u->buf);
+    case 3: return udfu_usbd_string_desc(c, index, buf, size);
 #if UDFU_CFG_MSOS20
     case 0x0F: fn = udfu_usbd_bos_desc; break;
 #endif
     case UDFU_DESC_FUNCTIONAL: fn = udfu_usbd_func_desc; break;
     }
     /* Including DEVICE_QUALIFIER: a full-speed-only device stalls it. */
-    return fn ? fn(c, u->buf, sizeof u->buf) : UDFU_ERR_STALL;
+    return fn ? fn(c, buf, size) : UDFU_ERR_STALL;
 }
 
-static int usbd_standard(struct udfu_usbd *u, const struct udfu_setup *r)
+/* GET_STATUS replies: {1, 0} (self-powered) at 0, {0, 0} at 1. Sent from
+ * flash: ep0_in only reads. */
+static const uint8_t usbd_status_bits[3] = {1, 0, 0};
+
+static int usbd_standard(struct udfu_usbd *u, const struct udfu_setup *r, uint8_t **data)
 {
     const struct udfu_usbd_cfg *c = u->cfg;
     unsigned whom = usbd_whom(u, r), req = r->bRequest;
     uint16_t value = r->wValue;
-    uint8_t v;
 
     /* Known, addressed to what it may be, direction as the request says,
      * and none of ours carries OUT data. */
@@ -151,9 +186,7 @@ static int usbd_standard(struct udfu_usbd *u, const struct udfu_setup *r)
     switch (req) {
     case REQ_GET_STATUS:
         /* Self-powered bit for the device; remote wakeup and halt stay 0. */
-        v = whom == TO_DEV && c->self_powered;
-        u->buf[1] = 0;
-        u->buf[0] = v;
+        *data = (uint8_t *)&usbd_status_bits[!(whom == TO_DEV && c->self_powered)];
         return 2;
     case REQ_CLEAR_FEATURE:
     case REQ_SET_FEATURE:
@@ -167,12 +200,12 @@ static int usbd_standard(struct udfu_usbd *u, const struct udfu_setup *r)
         u->ctl = (uint8_t)(CTL_ADDRESS | value); /* applied after the status stage */
         return 0;
     case REQ_GET_DESCRIPTOR:
-        return usbd_get_descriptor(u, value, whom);
+        return usbd_get_descriptor(u, value, whom, data);
     case REQ_GET_CONFIGURATION:
-        u->buf[0] = u->configuration;
+        *data = &u->configuration;
         return 1;
     case REQ_GET_INTERFACE:
-        u->buf[0] = u->alt;
+        *data = &u->alt;
         return 1;
     case REQ_SET_CONFIGURATION:
         if (value > 1)
@@ -229,7 +262,7 @@ void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8])
 {
     const struct udfu_usbd_cfg *c = u->cfg;
     struct udfu_setup r;
-    uint8_t *data = u->buf;
+    uint8_t *data = NULL;
     int n = UDFU_ERR_STALL;
 
     /* A SETUP ends whatever transfer was in progress. */
@@ -237,7 +270,7 @@ void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8])
     udfu_setup_parse(&r, raw);
     switch (RT_TYPE(r.bmRequestType)) {
     case RT_STANDARD:
-        n = usbd_standard(u, &r);
+        n = usbd_standard(u, &r, &data);
         break;
     case RT_CLASS:
         /* The class checks recipient, direction and wIndex itself (and
@@ -249,13 +282,15 @@ void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8])
         n = USBD_IS_DFU(c) ? udfu_dfu_setup(c->dfu, &r, &data) : udfu_rt_setup(c->rt, &r, &data);
         break;
 #if UDFU_CFG_MSOS20
-    case RT_VENDOR:
+    case RT_VENDOR: {
+        uint16_t size;
         /* Windows asks for the MS OS 2.0 descriptor set this way (the
          * builder refuses when ms_vendor_code is 0). */
         if (r.bmRequestType == (RT_DIR_IN | RT_VENDOR) && r.bRequest == c->ms_vendor_code &&
-            r.wIndex == UDFU_USBD_MSOS20_INDEX)
-            n = udfu_usbd_msos2_desc(c, u->buf, sizeof u->buf);
+            r.wIndex == UDFU_USBD_MSOS20_INDEX && (data = usbd_scratch(u, &size)) != NULL)
+            n = udfu_usbd_msos2_desc(c, data, size);
         break;
+    }
 #endif
     }
     usbd_reply(u, &r, data, n);

@@ -226,9 +226,12 @@ int udfu_usbd_string_desc(const struct udfu_usbd_cfg *cfg, uint8_t index, uint8_
     return buf[0];
 }
 
-/* Length of the MS OS 2.0 descriptor set; the BOS repeats it. */
-static unsigned msos2_len(const struct udfu_usbd_cfg *cfg)
+/* Length of the MS OS 2.0 descriptor set; the BOS repeats it. 0 when the
+ * device offers none. */
+unsigned udfu_usbd_msos2_len(const struct udfu_usbd_cfg *cfg)
 {
+    if (!msos20_on(cfg))
+        return 0;
     if (!cfg->ms_guid)
         return MSOS_BASE_LEN;
     return (unsigned)(MSOS_BASE_LEN + MSOS_PROP_HDR + 2 * sizeof prop_name +
@@ -242,7 +245,7 @@ int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t s
     if (size < BOS_LEN)
         return UDFU_ERR_NOSPACE;
     memcpy(buf, bos_tpl, BOS_LEN);
-    udfu_put16(buf + 29, (uint16_t)msos2_len(cfg));
+    udfu_put16(buf + 29, (uint16_t)udfu_usbd_msos2_len(cfg));
     buf[31] = cfg->ms_vendor_code;
     return BOS_LEN;
 }
@@ -253,7 +256,7 @@ int udfu_usbd_msos2_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t
     uint8_t *p;
     if (!msos20_on(cfg))
         return UDFU_ERR_UNSUPPORTED;
-    total = msos2_len(cfg);
+    total = udfu_usbd_msos2_len(cfg);
     if (total > size)
         return UDFU_ERR_NOSPACE;
     memcpy(buf, msos_tpl, cfg->ms_guid ? sizeof msos_tpl : MSOS_BASE_LEN);

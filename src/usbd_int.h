@@ -17,4 +17,7 @@
 #define USBD_IS_DFU(cfg) ((cfg)->dfu != NULL)
 #endif
 
+/* Length of the MS OS 2.0 descriptor set cfg describes; 0 if none. */
+unsigned udfu_usbd_msos2_len(const struct udfu_usbd_cfg *cfg);
+
 #endif /* UDFU_USBD_INT_H */

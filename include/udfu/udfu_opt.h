@@ -31,13 +31,19 @@
 
 /* Maximum length of one control transfer's data stage that usbd answers
  * from its own scratch buffer (descriptors, strings). Strings longer than
- * this are truncated; the configuration descriptor must fit. */
+ * this are truncated; the configuration descriptor must fit.
+ * 0: usbd has no buffer of its own (64+ bytes of RAM saved) and borrows the
+ * DFU class's transfer buffer (udfu_dfu_lend()) for descriptor replies while
+ * no download data waits in it; meanwhile GET_DESCRIPTOR stalls. Needs a
+ * DFU-mode-only usbd (UDFU_CFG_USBD_RT 0): the run-time class has no
+ * buffer to lend. The small standard replies (GET_STATUS, GET_CONFIGURATION,
+ * GET_INTERFACE) never need a buffer. */
 #ifndef UDFU_CFG_USBD_BUF
 #define UDFU_CFG_USBD_BUF 256
 #endif
 
-#if UDFU_CFG_USBD_BUF < 64
-#error "UDFU_CFG_USBD_BUF must hold at least one 64-byte control packet"
+#if UDFU_CFG_USBD_BUF && UDFU_CFG_USBD_BUF < 64
+#error "UDFU_CFG_USBD_BUF must hold at least one 64-byte control packet (or be 0)"
 #endif
 
 /* ---- features: 0 removes code (and RAM) a small bootloader does not need.
@@ -126,6 +132,10 @@
 
 #if !UDFU_CFG_USBD_DFU && !UDFU_CFG_USBD_RT
 #error "udfu: enable UDFU_CFG_USBD_DFU, UDFU_CFG_USBD_RT or both"
+#endif
+
+#if !UDFU_CFG_USBD_BUF && UDFU_CFG_USBD_RT
+#error "udfu: UDFU_CFG_USBD_BUF 0 (borrow the DFU buffer) needs UDFU_CFG_USBD_RT 0"
 #endif
 
 #endif /* UDFU_OPT_H */

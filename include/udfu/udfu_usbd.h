@@ -111,15 +111,21 @@ struct udfu_usbd {
     uint8_t configuration;      /* 0 or 1 */
     uint8_t alt;                /* current alt setting of interface 0 */
     uint8_t ctl;                /* internal: the transfer event awaited */
-    /* Replies of standard and vendor requests (descriptors, strings,
-     * status): never a class buffer, which may hold data being programmed. */
+#if UDFU_CFG_USBD_BUF
+    /* Descriptor replies (descriptors, strings, MS OS 2.0): never a class
+     * buffer, which may hold data being programmed. Without it
+     * (UDFU_CFG_USBD_BUF 0), usbd borrows the class buffer only while it
+     * is free (udfu_dfu_lend()). */
     uint8_t buf[UDFU_CFG_USBD_BUF];
+#endif
 };
 
 /* Checks cfg (asserts, and UDFU_ERR_INVAL when asserts are off) and resets
  * to the default state: no address, not configured. cfg must outlive u.
- * Returns 0 or UDFU_ERR_INVAL (also when the configuration descriptor would
- * not fit in UDFU_CFG_USBD_BUF, or cfg selects a mode compiled out). */
+ * Returns 0 or UDFU_ERR_INVAL (also when the configuration descriptor or
+ * the MS OS 2.0 descriptor set would not fit in usbd's buffer: its own
+ * UDFU_CFG_USBD_BUF bytes, or the class's wTransferSize when it borrows
+ * that, or cfg selects a mode compiled out). */
 int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg);
 
 /* Events from the controller driver. They run in whatever context the

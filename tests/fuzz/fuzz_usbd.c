@@ -176,10 +176,19 @@ static int is_class(const struct udfu_setup *s)
     return (s->bmRequestType & 0x60) == 0x20;
 }
 
-static void check_standard_in(const struct udfu_setup *s, const uint8_t *d, uint16_t len)
+/* Descriptors are built in usbd's own buffer, the small replies come from
+ * its state or from flash: never from the class buffer, which may hold
+ * download data waiting to be programmed. */
+static void check_standard_in(const struct fz *z, const struct udfu_setup *s, const uint8_t *d,
+                              uint16_t len)
 {
-    FZ_CHECK(d >= P.usbd.buf && d + len <= P.usbd.buf + sizeof P.usbd.buf,
-             "standard reply outside usbd's buffer");
+    const uint8_t *u = (const uint8_t *)&P.usbd;
+    if (s->bRequest == 6 || (s->bmRequestType & 0x60) == 0x40)
+        FZ_CHECK(d >= P.usbd.buf && d + len <= P.usbd.buf + sizeof P.usbd.buf,
+                 "descriptor reply outside usbd's buffer");
+    else if (s->bRequest == 8 || s->bRequest == 10)
+        FZ_CHECK(len <= 1 && d >= u && d < u + sizeof P.usbd, "state reply not from usbd");
+    FZ_CHECK(!len || !fz_in_buf(z, d, 1), "standard reply from the class buffer");
     if ((s->bmRequestType & 0x60) == 0x40) { /* the MS OS 2.0 descriptor set */
         if (len >= 10)
             check_len(len, udfu_get16(d + 8));
@@ -311,7 +320,7 @@ static int port_xfer(struct fz *z, const struct fz_xfer *x)
                      z->dfu.alt == alt,
                  "standard request %u changed the class state", s.bRequest);
         if (P.last == A_IN)
-            check_standard_in(&s, P.in_data, P.in_len);
+            check_standard_in(z, &s, P.in_data, P.in_len);
     }
     FZ_CHECK(P.last != A_OUT || (is_class(&s) && s.bRequest == UDFU_REQ_DNLOAD),
              "OUT data stage for request %02x/%u", s.bmRequestType, s.bRequest);
@@ -560,7 +569,7 @@ static void rt_xfer(struct fz *z, const uint8_t raw[8], int full)
             P.detach_ok = 1;
         }
     } else if (P.last == A_IN) {
-        check_standard_in(&s, P.in_data, P.in_len);
+        check_standard_in(z, &s, P.in_data, P.in_len);
     }
     if (P.last == A_IN)
         check_zlp();

@@ -26,6 +26,7 @@ static void bare(void)
     fx.ucfg.dcd = &fake_dcd_ops;
     fx.dcfg.targets = fx_plain_targets;
     fx.dcfg.target_count = 2;
+    fx.dcfg.transfer_size = 64; /* the buffer usbd may borrow (UDFU_CFG_USBD_BUF 0) */
     fx.dfu.cfg = &fx.dcfg;
     fx.rt.cfg = &fx.rcfg;
 }
@@ -138,9 +139,13 @@ TEST(runtime_interface_must_be_zero)
 TEST(config_descriptor_must_fit_the_buffer)
 {
     static struct udfu_target many[64];
-    uint8_t fit = (UDFU_CFG_USBD_BUF - 18) / 9, i;
+    uint8_t fit, i;
     for (i = 0; i < 64; i++)
         many[i] = fx_plain_targets[0];
+    fx_dfu(&fx, many, 1);
+    /* usbd's own buffer, or the class buffer it borrows. */
+    fit = (uint8_t)(((UDFU_CFG_USBD_BUF ? UDFU_CFG_USBD_BUF : fx.dcfg.transfer_size) - 18) / 9);
+    CHECK(fit >= 2 && fit < 64);
     fx_dfu(&fx, many, fit);
     CHECK_EQ(init_with(&fx.ucfg), 0);
     fx_dfu(&fx, many, fit);
@@ -148,12 +153,40 @@ TEST(config_descriptor_must_fit_the_buffer)
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
 }
 
+/* Windows fetches the whole MS OS 2.0 set in one request: a set that
+ * cannot be built where usbd writes replies is a config error, not a
+ * stall found in the field. */
+TEST(msos20_set_must_fit_the_buffer)
+{
+    static const char guid[] = "{3D4B2B0E-6E5A-4C5D-9C8B-0A1B2C3D4E5F}";
+    unsigned room = UDFU_CFG_USBD_BUF ? UDFU_CFG_USBD_BUF : 64;
+    static char long_guid[300];
+    fx_dfu(&fx, fx_plain_targets, 2);
+    fx.ucfg.ms_vendor_code = 0x42;
+    fx.ucfg.ms_guid = guid; /* a 162-byte set */
+    CHECK_EQ(init_with(&fx.ucfg), room >= 162 ? 0 : UDFU_ERR_INVAL);
+    /* The set grows by two bytes per character of the GUID string. */
+    memset(long_guid, 'A', sizeof long_guid - 1);
+    long_guid[38 + (room > 162 ? (room - 162) / 2 + 1 : 1)] = '\0';
+    fx.ucfg.ms_guid = long_guid;
+    CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
+    fx.ucfg.ms_vendor_code = 0; /* no MS OS 2.0: nothing to fit */
+    CHECK_EQ(init_with(&fx.ucfg), 0);
+}
+
 /* Static RAM: a bootloader's usbd is the config pointer, four bytes of
- * state (the SETUP is not kept) and the scratch buffer. */
+ * state (the SETUP is not kept) and the scratch buffer, if it has one. */
 TEST(instance_state_is_four_bytes_beside_config_and_buffer)
 {
+#if UDFU_CFG_USBD_BUF
     CHECK_EQ(offsetof(struct udfu_usbd, buf), sizeof(void *) + 4);
     CHECK_EQ(sizeof fx.usbd.buf, UDFU_CFG_USBD_BUF);
+#else
+    /* Nothing but the pointer and the state, padded to pointer alignment. */
+    CHECK_EQ(offsetof(struct udfu_usbd, ctl), sizeof(void *) + 3);
+    CHECK_EQ(sizeof fx.usbd, (sizeof(void *) + 4 + sizeof(void *) - 1) / sizeof(void *) *
+                                 sizeof(void *));
+#endif
 }
 
 int main(void)
@@ -167,6 +200,7 @@ int main(void)
     RUN_IF(UDFU_CFG_USBD_DFU, dfu_interface_must_be_zero);
     RUN_IF(UDFU_CFG_USBD_RT, runtime_interface_must_be_zero);
     RUN_IF(UDFU_CFG_USBD_DFU, config_descriptor_must_fit_the_buffer);
+    RUN_IF(UDFU_CFG_USBD_DFU && UDFU_CFG_MSOS20, msos20_set_must_fit_the_buffer);
     RUN(instance_state_is_four_bytes_beside_config_and_buffer);
     return test_summary();
 }

@@ -268,7 +268,12 @@ TEST(msos20_vendor_request_returns_the_set)
 {
     int n;
     uint8_t set[256];
+    static uint8_t xfer[256];
     fx_dfu(&fx, fx_plain_targets, 2);
+    if (!UDFU_CFG_USBD_BUF) { /* usbd borrows the class buffer: the set must fit */
+        fx.dcfg.buffer = xfer;
+        fx.dcfg.transfer_size = sizeof xfer;
+    }
     fx.ucfg.ms_vendor_code = 0x42;
     fx.ucfg.ms_guid = guid;
     fx_reinit(&fx);
@@ -516,6 +521,47 @@ TEST(task_drives_the_dfu_memory_work)
     CHECK_MEM(back, block, sizeof block);
 }
 
+/* A download block whose data waits in the class buffer until the task
+ * programs it: usbd must not write a descriptor over it. With its own
+ * buffer usbd answers; borrowing the class buffer (UDFU_CFG_USBD_BUF 0) it
+ * stalls until the block is programmed, then answers again. */
+TEST(descriptors_never_overwrite_download_data_waiting_in_the_class_buffer)
+{
+    uint8_t block[16], back[16];
+    uint32_t now = 1000;
+    int polls = 0;
+    fx_dfu(&fx, fx_plain_targets, 2);
+    fx_configure(&fx);
+    memset(block, 0x3C, sizeof block);
+    udfu_usbd_task(U, now);
+    CHECK_EQ(fd_setup(U, F, UDFU_RT_OUT, UDFU_REQ_DNLOAD, 0, 0, sizeof block), FD_OUT);
+    memcpy(F->out_buf, block, sizeof block);
+    udfu_usbd_out_done(U, sizeof block);
+    udfu_usbd_status_done(U);
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 6, 0x0301, 0x0409, 0xFF),
+             UDFU_CFG_USBD_BUF ? FD_IN : FD_STALL);
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 6, 0x0200, 0, 0xFF), UDFU_CFG_USBD_BUF ? FD_IN : FD_STALL);
+    /* Replies that need no buffer are always given. */
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 0, 0, 0, 2), FD_IN);
+    CHECK_EQ(F->len, 2);
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 8, 0, 0, 1), FD_IN);
+    CHECK_EQ(F->data[0], 1);
+    CHECK_EQ(udfu_dfu_state(&fx.dfu), UDFU_DNLOAD_SYNC);
+    CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
+    while (F->data[4] != UDFU_DNLOAD_IDLE && F->data[4] != UDFU_DFU_ERROR && polls++ < 20) {
+        now += (udfu_get32(F->data) >> 8) + 1u;
+        udfu_usbd_task(U, now);
+        CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
+    }
+    CHECK_EQ(F->data[4], UDFU_DNLOAD_IDLE);
+    CHECK_EQ(fx.dcfg.read(fx.dcfg.context, 0, 0x08000000u, back, sizeof back), 0);
+    CHECK_MEM(back, block, sizeof block);
+    /* Programmed: the buffer is free again. */
+    CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 6, 0x0100, 0, 18), FD_IN);
+    CHECK_EQ(F->len, 18);
+    CHECK_EQ(F->data[1], 1);
+}
+
 int main(void)
 {
     RUN_DFU(get_device_descriptor_is_truncated_to_wlength);
@@ -547,5 +593,7 @@ int main(void)
     RUN_RT(runtime_reset_after_detach_hands_off);
     RUN_RT(task_passes_time_to_the_class);
     RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU, task_drives_the_dfu_memory_work);
+    RUN_IF(UDFU_CFG_PLAIN && UDFU_CFG_USBD_DFU,
+           descriptors_never_overwrite_download_data_waiting_in_the_class_buffer);
     return test_summary();
 }
