@@ -20,12 +20,92 @@ const struct udfu_target fx_targets[2] = {
     {"Application", fx_plain_regions, 3, 0},
 };
 
-static uint8_t *at(struct fx *f, uint32_t addr, uint32_t len)
+/* ---- memory and map --------------------------------------------------------- */
+
+uint32_t fx_span(const struct udfu_target *t)
 {
-    if (addr < FX_FLASH_BASE || addr - FX_FLASH_BASE > FX_FLASH_SIZE ||
-        len > FX_FLASH_SIZE - (addr - FX_FLASH_BASE))
+    const struct udfu_region *last = &t->regions[t->region_count - 1];
+    return last->start - t->regions[0].start + last->sector_size * last->sector_count;
+}
+
+/* Memory behind [addr, addr + len) of alt, or NULL where there is none. */
+static uint8_t *at(struct fx *f, uint8_t alt, uint32_t addr, uint32_t len)
+{
+    uint8_t *mem = f->flash;
+    uint32_t base = FX_FLASH_BASE, size = FX_FLASH_SIZE;
+    if (f->mem) {
+        if (alt >= f->cfg.target_count || alt >= FX_BANKS)
+            return NULL;
+        mem = f->mem[alt];
+        base = f->cfg.targets[alt].regions[0].start;
+        size = fx_span(&f->cfg.targets[alt]);
+        if (size > FX_BANK)
+            size = FX_BANK;
+    }
+    if (addr < base || addr - base > size || len > size - (addr - base))
         return NULL;
-    return f->flash + (addr - FX_FLASH_BASE);
+    return mem + (addr - base);
+}
+
+uint8_t *fx_mem(struct fx *f, uint8_t alt, uint32_t addr)
+{
+    return at(f, alt, addr, 1);
+}
+
+/* Looked up here, not with src/mem.c: the fixture checks the core's use of it. */
+static const struct udfu_region *region(struct fx *f, uint8_t alt, uint32_t a)
+{
+    uint8_t i;
+    if (alt >= f->cfg.target_count)
+        return NULL;
+    for (i = 0; i < f->cfg.targets[alt].region_count; i++) {
+        const struct udfu_region *r = &f->cfg.targets[alt].regions[i];
+        if (a >= r->start && a - r->start < r->sector_size * r->sector_count)
+            return r;
+    }
+    return NULL;
+}
+
+/* Every byte of [addr, addr + len) in the map with permission `need`. */
+static int allowed(struct fx *f, uint8_t alt, uint32_t addr, uint32_t len, uint8_t need)
+{
+    uint32_t i;
+    for (i = 0; i < len; i++) {
+        const struct udfu_region *r = region(f, alt, addr + i);
+        if (addr + i < addr || !r || (r->attr & need) != need)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- what the backend saw ------------------------------------------------------ */
+
+static void record(struct fx *f, char op, uint8_t alt, uint32_t addr, uint32_t len)
+{
+    if (f->nlog < FX_LOG_MAX) {
+        struct fx_call *c = &f->log[f->nlog++];
+        c->op = op;
+        c->alt = alt;
+        c->addr = addr;
+        c->len = len;
+        c->at = f->now;
+    }
+}
+
+static void violation(struct fx *f, const char *what, uint8_t alt, uint32_t addr, uint32_t len)
+{
+    if (!f->violations++)
+        snprintf(f->violation, sizeof f->violation, "%s: alt %u addr 0x%08X len %u", what,
+                 alt, (unsigned)addr, (unsigned)len);
+}
+
+/* A call the fixture refuses: logged, counted as a violation. */
+static int refuse(struct fx *f, const char *what, char op, uint8_t alt, uint32_t addr,
+                  uint32_t len)
+{
+    violation(f, what, alt, addr, len);
+    record(f, op, alt, addr, len);
+    return UDFU_ERR_RANGE;
 }
 
 static void touch(struct fx *f, uint32_t addr, uint32_t len)
@@ -36,28 +116,82 @@ static void touch(struct fx *f, uint32_t addr, uint32_t len)
         f->write_hi = addr + len;
 }
 
-static int result(struct fx *f, int err)
+/* ---- work and its timing -------------------------------------------------------- */
+
+static int erased(const uint8_t *p, uint32_t len)
 {
+    while (len--)
+        if (p[len] != 0xFF)
+            return 0;
+    return 1;
+}
+
+/* Erase (buf NULL) or program len bytes at p. */
+static void apply(uint8_t *p, const uint8_t *buf, uint32_t len)
+{
+    uint32_t i;
+    if (!buf)
+        memset(p, 0xFF, len);
+    else
+        for (i = 0; i < len; i++)
+            p[i] &= buf[i];
+}
+
+static uint32_t duration(struct fx *f, char op, uint8_t alt, uint32_t addr, uint32_t len)
+{
+    const struct udfu_region *r = region(f, alt, addr);
+    uint64_t us;
+    if (op != 'e' && op != 'p')
+        return f->cfg.manifest_ms;
+    if (!r)
+        return 0;
+    if (op == 'e')
+        return r->erase_ms;
+    us = ((uint64_t)len * r->prog_us_per_kib + 1023u) / 1024u;
+    return (uint32_t)((us + 999u) / 1000u);
+}
+
+/* Does the work (len bytes at p: erase if buf is NULL, else program; none
+ * if p is NULL) now, or starts it as the one async operation. */
+static int run(struct fx *f, char op, uint8_t alt, uint32_t addr, uint8_t *p,
+               const uint8_t *buf, uint32_t len, int err)
+{
+    record(f, op, alt, addr, len);
     if (f->fail_next) {
         err = f->fail_next;
         f->fail_next = 0;
         return err;
     }
-    if (f->async && UDFU_CFG_ASYNC) {
-        f->pending = 1;
-        return UDFU_ERR_PENDING;
+    if (!f->async || !UDFU_CFG_ASYNC) {
+        if (!err && p)
+            apply(p, buf, len);
+        return err;
     }
-    return err;
+    if (f->pending)
+        f->overlap++;
+    f->pending = 1;
+    f->prog_dst = p;
+    f->prog_src = buf;
+    f->prog_len = len;
+    f->pend_err = err;
+    f->due = f->now + duration(f, op, alt, addr, len);
+    return UDFU_ERR_PENDING;
 }
+
+/* ---- callbacks ---------------------------------------------------------------- */
 
 static int cb_read(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t len)
 {
     struct fx *f = ctx;
-    uint8_t *p = at(f, addr, len);
-    (void)alt;
+    uint8_t *p = at(f, alt, addr, len);
+    record(f, 'r', alt, addr, len);
     f->reads++;
-    if (!p)
+    if (!p || !allowed(f, alt, addr, len, UDFU_MEM_READ)) {
+        violation(f, "read of unreadable memory", alt, addr, len);
         return UDFU_ERR_RANGE;
+    }
+    if (f->read_err)
+        return f->read_err;
     memcpy(buf, p, len);
     return 0;
 }
@@ -65,88 +199,137 @@ static int cb_read(void *ctx, uint8_t alt, uint32_t addr, uint8_t *buf, uint32_t
 static int cb_erase(void *ctx, uint8_t alt, uint32_t addr, uint32_t size)
 {
     struct fx *f = ctx;
-    uint8_t *p = at(f, addr, size);
-    (void)alt;
+    uint8_t *p = at(f, alt, addr, size);
+    const struct udfu_region *r = region(f, alt, addr);
     f->erases++;
-    if (!p)
-        return UDFU_ERR_RANGE;
-    if (!f->fail_next)
-        memset(p, 0xFF, size);
+    if (!p || !allowed(f, alt, addr, size, UDFU_MEM_ERASE) || !r ||
+        (addr - r->start) % r->sector_size || size != r->sector_size)
+        return refuse(f, "erase outside an erasable sector", 'e', alt, addr, size);
     touch(f, addr, size);
-    return result(f, 0);
+    return run(f, 'e', alt, addr, p, NULL, size, f->erase_err);
 }
 
 static int cb_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
 {
     struct fx *f = ctx;
-    uint8_t *p = at(f, addr, len);
+    uint8_t *p = at(f, alt, addr, len);
     uint32_t i;
-    (void)alt;
     f->progs++;
-    if (!p)
-        return UDFU_ERR_RANGE;
+    if (!p || !allowed(f, alt, addr, len, UDFU_MEM_WRITE))
+        return refuse(f, "program outside writable memory", 'p', alt, addr, len);
+    if (!erased(p, len))
+        violation(f, "program over unerased bytes", alt, addr, len);
     for (i = 0; i < len; i++)
-        if ((p[i] & buf[i]) != buf[i])
-            return UDFU_ERR_NOT_ERASED;
+        if ((p[i] & buf[i]) != buf[i]) {
+            record(f, 'p', alt, addr, len);
+            return UDFU_ERR_NOT_ERASED; /* NOR flash cannot set bits */
+        }
     touch(f, addr, len);
-    if (f->async && UDFU_CFG_ASYNC && !f->fail_next) {
-        f->prog_dst = p; /* applied by fx_finish(), from the buffer as it is then */
-        f->prog_src = buf;
-        f->prog_len = len;
-        return result(f, 0);
-    }
-    if (!f->fail_next)
-        for (i = 0; i < len; i++)
-            p[i] &= buf[i];
-    return result(f, 0);
+    return run(f, 'p', alt, addr, p, buf, len, f->prog_err);
+}
+
+static int cb_verify(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
+{
+    struct fx *f = ctx;
+    const uint8_t *p = at(f, alt, addr, len);
+    record(f, 'v', alt, addr, len);
+    f->verifies++;
+    if (f->verify_err)
+        return f->verify_err;
+    return p && !memcmp(p, buf, len) ? 0 : UDFU_ERR_VERIFY;
 }
 
 static int cb_manifest(void *ctx, uint8_t alt)
 {
     struct fx *f = ctx;
-    (void)alt;
     f->manifests++;
-    return result(f, 0);
+    return run(f, 'm', alt, 0, NULL, NULL, 0, f->manifest_err);
+}
+
+static int cb_unprotect(void *ctx, uint8_t alt)
+{
+    struct fx *f = ctx;
+    f->unprotects++;
+    return run(f, 'u', alt, 0, NULL, NULL, 0, f->unprotect_err);
 }
 
 static void cb_leave(void *ctx, uint32_t addr)
 {
     struct fx *f = ctx;
+    record(f, 'l', f->dfu.alt, addr, 0);
     f->leaves++;
     f->leave_addr = addr;
+    f->leave_time = f->now;
 }
 
-void fx_init(struct fx *f, uint8_t attributes)
+/* ---- set-up ------------------------------------------------------------------- */
+
+static void configure(struct fx *f, const struct udfu_target *targets, uint8_t count,
+                      uint8_t attributes, uint16_t xfer)
 {
     memset(f, 0, sizeof *f);
-    memset(f->flash, 0xA5, sizeof f->flash);
     f->write_lo = 0xFFFFFFFFu;
-    f->now = 1000;
     f->cfg.context = f;
-    f->cfg.targets = fx_targets;
-    f->cfg.target_count = UDFU_CFG_PLAIN ? 2 : 1; /* alt 1 is plain DFU */
-    f->cfg.interface = 0;
+    f->cfg.targets = targets;
+    f->cfg.target_count = count;
     f->cfg.attributes = attributes;
-    f->cfg.transfer_size = FX_XFER;
+    f->cfg.transfer_size = xfer;
     f->cfg.buffer = f->buf;
-    f->cfg.manifest_ms = 20;
-    f->cfg.reset_timeout_ms = 500;
     f->cfg.read = cb_read;
     f->cfg.erase = cb_erase;
     f->cfg.prog = cb_prog;
     f->cfg.manifest = cb_manifest;
     f->cfg.leave = cb_leave;
+}
+
+void fx_init(struct fx *f, uint8_t attributes)
+{
+    configure(f, fx_targets, UDFU_CFG_PLAIN ? 2 : 1, attributes, FX_XFER); /* alt 1 is plain */
+    memset(f->flash, 0xA5, sizeof f->flash);
+    f->now = 1000;
+    f->cfg.manifest_ms = 20;
+    f->cfg.reset_timeout_ms = 500;
     fx_start(f);
 }
 
-void fx_start(struct fx *f)
+/* Initial content of byte a of alt after fx_setup(): never looks erased. */
+static uint8_t pattern(uint8_t alt, uint32_t a)
+{
+    uint32_t x = a * 2654435761u + alt * 40503u;
+    uint8_t v = (uint8_t)(x >> 24);
+    return v == 0xFF ? 0x5A : v;
+}
+
+void fx_setup(struct fx *f, const struct udfu_target *targets, uint8_t count,
+              uint8_t attributes, uint16_t xfer)
+{
+    uint8_t alt;
+    uint32_t i;
+    configure(f, targets, count, attributes, xfer);
+    f->mem = (uint8_t(*)[FX_BANK])f->flash;
+    f->cfg.detach_timeout_ms = 1000;
+    f->cfg.verify = cb_verify;
+    f->cfg.unprotect = cb_unprotect;
+    for (alt = 0; alt < count && alt < FX_BANKS; alt++) {
+        uint32_t base = targets[alt].regions[0].start;
+        for (i = 0; i < fx_span(&targets[alt]) && i < FX_BANK; i++)
+            f->mem[alt][i] = pattern(alt, base + i);
+    }
+}
+
+void fx_init_core(struct fx *f)
 {
     int rc = udfu_dfu_init(&f->dfu, &f->cfg);
     if (rc) {
         /* Running on would drive an uninitialised instance. */
-        fprintf(stderr, "fx_start: udfu_dfu_init refused the config (%d)\n", rc);
+        fprintf(stderr, "fx: udfu_dfu_init refused the config (%d)\n", rc);
         abort();
     }
+}
+
+void fx_start(struct fx *f)
+{
+    fx_init_core(f);
     udfu_dfu_task(&f->dfu, f->now);
 }
 
@@ -188,10 +371,8 @@ void fx_advance(struct fx *f, uint32_t ms)
 
 void fx_finish(struct fx *f, int err)
 {
-    uint32_t i;
     if (f->prog_dst && !err)
-        for (i = 0; i < f->prog_len; i++)
-            f->prog_dst[i] &= f->prog_src[i];
+        apply(f->prog_dst, f->prog_src, f->prog_len);
     f->prog_dst = NULL;
     f->pending = 0;
 #if UDFU_CFG_ASYNC
@@ -199,6 +380,31 @@ void fx_finish(struct fx *f, int err)
 #else
     (void)err; /* synchronous build: nothing is ever pending */
 #endif
+}
+
+void fx_pump(struct fx *f)
+{
+    int turn;
+    for (turn = 0; turn < 1000; turn++) {
+        struct udfu_dfu before;
+        int nlog = f->nlog, done = 0;
+        memcpy(&before, &f->dfu, sizeof before);
+        if (f->pending && !f->hold && (int32_t)(f->now - f->due) >= 0) {
+            fx_finish(f, f->pend_err);
+            done = 1;
+        }
+        udfu_dfu_task(&f->dfu, f->now);
+        if (!done && nlog == f->nlog && !memcmp(&before, &f->dfu, sizeof before))
+            break;
+    }
+}
+
+void fx_sleep(struct fx *f, uint32_t ms)
+{
+    while (ms--) {
+        f->now++;
+        fx_pump(f);
+    }
 }
 
 int fx_status(struct fx *f, uint32_t *poll, uint8_t *status)
