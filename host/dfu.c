@@ -60,8 +60,7 @@ int udfu_host_abort(struct udfu_host_dev *d)
     return n < 0 ? host_xfer_fail(d, n, "ABORT") : 0;
 }
 
-/* A device error, turned into the closest udfu_err. */
-static int status_err(uint8_t status)
+int host_status_err(uint8_t status)
 {
     switch (status) {
     case UDFU_STATUS_ERR_TARGET:
@@ -79,7 +78,7 @@ static int status_err(uint8_t status)
     }
 }
 
-static const char *status_hint(uint8_t status)
+const char *host_status_hint(uint8_t status)
 {
     switch (status) {
     case UDFU_STATUS_ERR_TARGET:
@@ -106,13 +105,14 @@ static const char *status_hint(uint8_t status)
 static int device_error(struct udfu_host_dev *d, const struct udfu_host_status *st,
                         const char *what, uint32_t addr)
 {
-    int err = status_err(st->status);
+    int err = host_status_err(st->status);
     char at[32] = "";
     if (addr != UINT32_MAX)
         snprintf(at, sizeof at, " at 0x%08X", (unsigned)addr);
     udfu_host_clear_status(d);
     return udfu_host_fail(d, err, "the device reported %s during %s%s: %s",
-                          udfu_status_name(st->status), what, at, status_hint(st->status));
+                          udfu_status_name(st->status), what, at,
+                          host_status_hint(st->status));
 }
 
 static int busy_state(uint8_t state)

@@ -12,6 +12,11 @@
 #include "udfu_file.h"
 #include "udfu_util.h"
 
+/* Longest wait for the device's check after a leave, and the longest run
+ * of GETSTATUS replies with bwPollTimeout 0 (dfu-util allows 100). */
+#define LEAVE_LIMIT_MS 60000u
+#define LEAVE_ZERO_POLLS 1000u
+
 static const struct udfu_host_alt *find_alt(const struct udfu_host_dev *d, uint8_t alt)
 {
     uint8_t i;
@@ -442,6 +447,70 @@ static int first_writable(const struct udfu_host_alt *a, uint32_t *addr)
     return UDFU_ERR_RANGE;
 }
 
+/* The device is in dfuERROR after the leave: its check (a bootloader
+ * verifying and committing the image) refused to start the application.
+ * Say so, and clear the error so that the next operation starts clean. */
+static int leave_refused(struct udfu_host_dev *d, const struct udfu_host_status *st,
+                         uint32_t addr)
+{
+    int err = host_status_err(st->status);
+    int bad_image = st->status == UDFU_STATUS_ERR_FIRMWARE ||
+                    st->status == UDFU_STATUS_ERR_NOTDONE ||
+                    st->status == UDFU_STATUS_ERR_VERIFY;
+    (void)udfu_host_clear_status(d);
+    if (bad_image)
+        return udfu_host_fail(d, err, "the device did not leave DFU mode: its check of the "
+                              "image failed (%s) and it did not start the application at "
+                              "0x%08X; download a complete, valid image for this device "
+                              "(a udfu bootloader wants one from `udfu pack --boot-header`) "
+                              "and leave again", udfu_status_name(st->status),
+                              (unsigned)addr);
+    return udfu_host_fail(d, err, "the device did not leave DFU mode: it reported %s instead "
+                          "of starting the application at 0x%08X; %s",
+                          udfu_status_name(st->status), (unsigned)addr,
+                          host_status_hint(st->status));
+}
+
+/* A transfer that fails once the leave is under way: the device went. A
+ * device resetting may also just not answer. */
+static int gone(int err)
+{
+    return err == UDFU_ERR_NODEV || err == UDFU_ERR_IO || err == UDFU_ERR_TIMEOUT;
+}
+
+static int in_manifest(uint8_t state)
+{
+    return state == UDFU_MANIFEST || state == UDFU_MANIFEST_SYNC;
+}
+
+/* The device announced dfuMANIFEST: it checks the image, then goes. Ask
+ * again when it said it would be done (as dfu-util does; it is also the
+ * traffic some ST parts need before they leave): a device that went has
+ * left, one in dfuERROR refused. 1 once gone, 0 with the final state in
+ * st, or < 0. */
+static int leave_poll(struct udfu_host_dev *d, struct udfu_host_status *st)
+{
+    uint64_t waited = 0;
+    uint32_t zero_polls = 0;
+    while (in_manifest(st->state)) {
+        int err;
+        if (waited > LEAVE_LIMIT_MS || zero_polls > LEAVE_ZERO_POLLS)
+            return udfu_host_fail(d, UDFU_ERR_TIMEOUT, "the device still reports %s %u s "
+                                  "after the leave: its check does not finish; reset or "
+                                  "replug it", udfu_state_name(st->state),
+                                  (unsigned)(waited / 1000u));
+        host_sleep(d, st->poll_ms);
+        waited += st->poll_ms;
+        zero_polls = st->poll_ms ? 0 : zero_polls + 1;
+        err = udfu_host_get_status(d, st);
+        if (gone(err))
+            return 1;
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
 int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr)
 {
     const struct udfu_host_alt *a = find_alt(d, d->alt);
@@ -467,17 +536,23 @@ int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr)
         return 0;
     if (err < 0)
         return err;
-    if (st.state == UDFU_MANIFEST || st.state == UDFU_MANIFEST_SYNC ||
-        st.state == UDFU_MANIFEST_WAIT_RESET) {
-        /* A device staying put is its business; we only wait for it. */
-        if (d->ops->wait_gone)
-            (void)d->ops->wait_gone(d->ctx, st.poll_ms + 5000u);
-        return 0;
-    }
-    return udfu_host_fail(d, UDFU_ERR_STATE, "after leave the device is in %s (%s) instead of "
-                          "dfuMANIFEST; it did not start the application at 0x%08X",
-                          udfu_state_name(st.state), udfu_status_name(st.status),
-                          (unsigned)addr);
+    if (st.state == UDFU_DFU_ERROR)
+        return leave_refused(d, &st, addr);
+    if (!in_manifest(st.state) && st.state != UDFU_MANIFEST_WAIT_RESET)
+        return udfu_host_fail(d, UDFU_ERR_STATE, "after leave the device is in %s (%s) "
+                              "instead of dfuMANIFEST; it did not start the application at "
+                              "0x%08X", udfu_state_name(st.state),
+                              udfu_status_name(st.status), (unsigned)addr);
+    err = leave_poll(d, &st);
+    if (err < 0)
+        return err;
+    if (err == 0 && st.state == UDFU_DFU_ERROR)
+        return leave_refused(d, &st, addr);
+    /* Let a device that stopped answering (1) finish going; one whose
+     * check passed but that stays put is its business: we only wait. */
+    if (d->ops->wait_gone)
+        (void)d->ops->wait_gone(d->ctx, err == 1 ? 1000u : st.poll_ms + 5000u);
+    return 0;
 }
 
 /* ---- DfuSe files ------------------------------------------------------------------------- */

@@ -55,6 +55,10 @@ int host_attach_keep(struct udfu_host_dev *d, const struct udfu_host_transport_o
 int host_xfer_fail(struct udfu_host_dev *d, int err, const char *what);
 
 /* dfu.c */
+/* A device error (bStatus), turned into the closest udfu_err. */
+int host_status_err(uint8_t status);
+/* What the user can do about a device error (bStatus). */
+const char *host_status_hint(uint8_t status);
 /* GETSTATUS until the device is no longer busy; fails on dfuERROR with a
  * message built from bStatus and the request named what. */
 int host_wait(struct udfu_host_dev *d, struct udfu_host_status *st, const char *what,

@@ -211,7 +211,11 @@ static int leave(struct cli *c, struct udfu_host_dev *d, const struct image *im)
         err = udfu_host_reset(d);
     else
         err = udfu_host_dfuse_leave(d, 1, addr);
-    return err < 0 ? cli_dev_error(c, d, err) : 0;
+    if (err == 0)
+        return 0;
+    /* The error alone would read as if the download had failed too. */
+    cli_note(c, "the image was written%s; starting it failed", c->verify ? " and verified" : "");
+    return cli_dev_error(c, d, err);
 }
 
 static double seconds_since(const struct timespec *t0)

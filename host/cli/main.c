@@ -105,7 +105,8 @@ static const struct {
      "usage: udfu leave [--address A] [--wait] [device selection]\n\n"
      "Leaves DFU mode. DfuSe: jump to A (default: the start of the first writable\n"
      "region). Plain DFU: a bus reset. --wait waits for the device to come back\n"
-     "and says in which mode.\n"},
+     "and says in which mode. A device whose check of the image refuses to start\n"
+     "it (dfuERROR, e.g. errFIRMWARE) stays in DFU mode: exit 6.\n"},
     {"pack", cmd_pack,
      "usage: udfu pack INPUT... -o OUTPUT [--dfuse] [--address A] [--alt N]\n"
      "                 [--name NAME] [--vid V] [--pid P] [--bcd-device D]\n"
@@ -130,7 +131,10 @@ static const struct {
     {"info", cmd_info,
      "usage: udfu info FILE [--json]\n\n"
      "Shows what FILE holds: DFU suffix (IDs, CRC), DfuSe targets and elements,\n"
-     "or that it is a raw image. Exits 3 if the file is corrupt.\n"},
+     "or that it is a raw image; and the udfu boot header of an image (or DfuSe\n"
+     "element) that starts with one: version, flags, payload length, load address,\n"
+     "CRC and whether the payload matches it. Exits 3 if the file is corrupt\n"
+     "(also: a damaged boot header, or a payload that does not match it).\n"},
 };
 
 const char *cli_help(const char *command)

@@ -266,9 +266,13 @@ int udfu_host_dfuse_read(struct udfu_host_dev *d, uint32_t addr, uint8_t *buf, s
 
 /* Leaves DFU mode: set address (when has_addr) then a zero-length DNLOAD;
  * the device must answer dfuMANIFEST and then go. Without an address the
- * start of the first writable region is used. Returns once the device has
- * disconnected (or after bwPollTimeout + 5 s if it does not), so that the
- * next open finds it in its new mode. */
+ * start of the first writable region is used. While the device still
+ * answers dfuMANIFEST, asks again after each bwPollTimeout (up to 60 s).
+ * Returns 0 once the device has disconnected (or stopped answering), so
+ * that the next open finds it in its new mode. A device that reports
+ * dfuERROR instead (its check refused the image) is an error
+ * (UDFU_ERR_FIRMWARE, or the one its status names), cleared with
+ * CLRSTATUS so the next command starts clean. */
 int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr);
 
 /* Downloads a whole DfuSe file (prefix, targets, elements, suffix): every

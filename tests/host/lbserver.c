@@ -279,7 +279,10 @@ static int open_device(struct lbs *s)
     cfg.start_runtime = (uint8_t)s->o->runtime;
     cfg.manifest_ms = 20;
     cfg.serial = "LBS0001";
-    return udfu_loopback_init(&s->lb, &cfg);
+    if (udfu_loopback_init(&s->lb, &cfg) < 0)
+        return -1;
+    s->lb.manifest_result = s->o->manifest_result;
+    return 0;
 }
 
 void lbs_serve(int lfd, const struct lbs_opts *o)

@@ -29,6 +29,8 @@ struct lbs_opts {
     int dfuse;         /* 1: the F4-like DfuSe device, 0: a plain one */
     int runtime;       /* start in run-time mode */
     int plain_attrs;   /* attributes (0: default) */
+    int manifest_result; /* what the device's check (manifest()) returns: < 0 refuses
+                          * every manifestation and DfuSe leave (dfuERROR) */
     enum lbs_fault fault;
 };
 

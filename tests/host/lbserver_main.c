@@ -3,7 +3,11 @@
  * for the CLI tests. Prints "PORT <n>" once listening, then serves until
  * killed.
  *
- *   host_lbserver [--port N] [--plain] [--runtime] [--no-will-detach]
+ *   host_lbserver [--port N] [--plain] [--runtime] [--no-will-detach] [--refuse-image]
+ *
+ * --refuse-image: the device's image check fails, as a bootloader's does
+ * for a bad image: every manifestation and DfuSe leave ends in dfuERROR
+ * (errFIRMWARE) and the device stays in DFU mode.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +32,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-will-detach"))
             o.plain_attrs = UDFU_ATTR_CAN_DNLOAD | UDFU_ATTR_CAN_UPLOAD |
                             UDFU_ATTR_MANIFEST_TOLERANT;
+        else if (!strcmp(argv[i], "--refuse-image"))
+            o.manifest_result = UDFU_ERR_FIRMWARE;
         else {
             fprintf(stderr, "usage: host_lbserver [--port N] [--plain] [--runtime] "
-                            "[--no-will-detach]\n");
+                            "[--no-will-detach] [--refuse-image]\n");
             return 2;
         }
     }

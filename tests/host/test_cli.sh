@@ -110,7 +110,71 @@ expect 3 info "$TMP/corrupt.dfu"
 has "$TMP/err" "CRC"
 expect 0 info "$TMP/fw.bin"
 has "$TMP/out" "raw image"
+checks=$((checks + 1))
+grep -q "boot header" "$TMP/out" && fail "info shows a boot header in a file without one"
+expect 0 info "$TMP/fw.dfu" --json
+checks=$((checks + 1))
+grep -q "boot_header" "$TMP/out" && fail "info --json shows a boot header in a file without one"
 expect 3 info "$TMP/missing.dfu"
+
+# info decodes the udfu boot header: in a DfuSe element, a raw image, a .dfu
+expect 0 pack "$TMP/fw.bin" --boot-header --image-version 7 --address 0x08004200 -o "$TMP/boot.dfu"
+BOOTCRC=$(sed -n 's/.*crc32 \(0x[0-9A-F]*\).*/\1/p' "$TMP/out")
+expect 0 pack "$TMP/fw.bin" --boot-header --image-version 7 --address 0x08004200 --raw \
+  -o "$TMP/boot.img"
+expect 0 pack "$TMP/boot.img" -o "$TMP/bootimg.dfu"
+expect 0 info "$TMP/boot.dfu"
+has "$TMP/out" "  element 0: 0x08004000-0x0800DE3F, 40512 bytes"
+has "$TMP/out" "    boot header: image v7, flags 0x0 (no SHA-256, no signature)"
+has "$TMP/out" "    payload: 40000 bytes at offset 512, linked at 0x08004200, crc32 $BOOTCRC (matches)"
+for f in boot.img bootimg.dfu; do
+  expect 0 info "$TMP/$f"
+  has "$TMP/out" "boot header: image v7, flags 0x0 (no SHA-256, no signature)"
+  has "$TMP/out" "payload: 40000 bytes at offset 512, linked at 0x08004200, crc32 $BOOTCRC (matches)"
+done
+expect 0 info "$TMP/boot.dfu" --json
+has "$TMP/out" '"size":40512,"boot_header":{"valid":true,"image_version":7,"flags":0,"sha256":false,"signature":false,"payload_bytes":40000,"load_address":134234624,'
+has "$TMP/out" '"payload_check":"ok","payload_offset":512}'
+# A payload changed after packing: shown, and exit 3 (the bootloader would refuse it).
+cp "$TMP/boot.img" "$TMP/badpay.img"
+printf '\x5a\xa5' | dd of="$TMP/badpay.img" bs=1 seek=3000 conv=notrunc 2>/dev/null
+expect 3 info "$TMP/badpay.img"
+has "$TMP/out" "crc32 $BOOTCRC (does NOT match: the payload's is 0x"
+has "$TMP/err" "boot header's CRC does not match the payload"
+expect 3 info "$TMP/badpay.img" --json
+has "$TMP/out" '"ok":false'
+has "$TMP/out" '"payload_check":"mismatch"'
+has "$TMP/out" '"exit":3'
+expect 0 pack "$TMP/badpay.img" --address 0x08004000 -o "$TMP/badpay.dfu"
+expect 3 info "$TMP/badpay.dfu"
+has "$TMP/err" "target 0, element 0: its boot header's CRC does not match"
+# Flags: SHA-256 and signature present. The header CRC (bytes 0..27) is
+# the CRC-32 gzip puts in its trailer, little-endian as in the header.
+hdr_with_flags() { # FLAGBYTE OUT
+  head -c 8 "$TMP/boot.img" >"$TMP/h"
+  printf "$1"'\x00\x00\x00' >>"$TMP/h"
+  tail -c +13 "$TMP/boot.img" | head -c 16 >>"$TMP/h"
+  gzip -c "$TMP/h" | tail -c 8 | head -c 4 >>"$TMP/h"
+  cat "$TMP/h" >"$2"
+  tail -c +33 "$TMP/boot.img" >>"$2"
+}
+hdr_with_flags '\x03' "$TMP/signed.img"
+expect 0 info "$TMP/signed.img"
+has "$TMP/out" "boot header: image v7, flags 0x3 (SHA-256, signature)"
+has "$TMP/out" "(matches)"
+expect 0 info "$TMP/signed.img" --json
+has "$TMP/out" '"flags":3,"sha256":true,"signature":true'
+hdr_with_flags '\x01' "$TMP/sha.img"
+expect 0 info "$TMP/sha.img"
+has "$TMP/out" "flags 0x1 (SHA-256, no signature)"
+# A damaged header: a signature without SHA-256, a header CRC that is off.
+hdr_with_flags '\x02' "$TMP/sigonly.img"
+expect 3 info "$TMP/sigonly.img"
+has "$TMP/out" "boot header: damaged (signature flag without SHA-256)"
+cp "$TMP/boot.img" "$TMP/badhdr.img"
+printf '\x08' | dd of="$TMP/badhdr.img" bs=1 seek=12 conv=notrunc 2>/dev/null
+expect 3 info "$TMP/badhdr.img" --json
+has "$TMP/out" '"boot_header":{"valid":false,"damage":"the header CRC does not match"}'
 
 # ---- a DfuSe device in run-time mode ---------------------------------------------------
 start_server --runtime
@@ -168,6 +232,31 @@ has "$TMP/out" '"mode":"runtime"'
 expect 0 detach -q
 expect 0 leave --wait --json
 has "$TMP/out" '"mode":"runtime"'
+stop_server
+
+# ---- a DfuSe device whose image check refuses the leave --------------------------------
+# The device answers the leave with dfuMANIFEST, runs its check (a
+# bootloader's commit), which fails: dfuERROR/errFIRMWARE, and it stays.
+start_server --refuse-image
+expect 6 leave
+has "$TMP/err" "did not leave DFU mode"
+has "$TMP/err" "errFIRMWARE"
+checks=$((checks + 1))
+grep -q "left DFU mode" "$TMP/out" && fail "a refused leave was reported as done"
+expect 6 leave --json
+has "$TMP/out" '"ok":false'
+has "$TMP/out" '"exit":6'
+has "$TMP/out" "errFIRMWARE"
+expect 6 download "$TMP/fw.bin" --address 0x08004000 --leave
+has "$TMP/err" "the image was written; starting it failed"
+has "$TMP/err" "did not leave DFU mode"
+checks=$((checks + 1))
+grep -q "left DFU mode" "$TMP/out" && fail "a refused leave after download was reported as done"
+# The image itself was written; the device is still there in DFU mode.
+expect 0 status --json
+has "$TMP/out" '"mode":"dfu"'
+expect 0 upload "$TMP/back.bin" --address 0x08004000 --length 40000
+same "$TMP/fw.bin" "$TMP/back.bin"
 stop_server
 
 # ---- a plain DFU 1.1 device -----------------------------------------------------------

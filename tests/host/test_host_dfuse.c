@@ -316,6 +316,33 @@ TEST(leave_jumps_to_the_address_and_the_device_comes_back_in_runtime_mode)
     fx_close(&f);
 }
 
+TEST(leave_refused_by_the_device_check_fails_and_the_device_stays_in_dfu_mode)
+{
+    struct fx f;
+    if (fx_open(&f, 1, 0, 0))
+        return;
+    /* The check behind the leave (a bootloader's commit) rejects the image:
+     * the device answers dfuMANIFEST first, dfuERROR once the check ran. */
+    f.lb.manifest_result = UDFU_ERR_FIRMWARE;
+    CHECK_EQ(udfu_host_dfuse_leave(f.dev, 1, FX_APP), UDFU_ERR_FIRMWARE);
+    CHECK(strstr(udfu_host_message(f.dev), "did not leave DFU mode"));
+    CHECK(strstr(udfu_host_message(f.dev), "errFIRMWARE"));
+    CHECK(strstr(udfu_host_message(f.dev), "0x08004000"));
+    CHECK_EQ(f.lb.leaves, 0);
+    CHECK(f.lb.attached);
+    CHECK_EQ(f.lb.mode, UDFU_PROTOCOL_DFU);
+    /* The status was read when the device said it would be ready. */
+    CHECK_EQ(f.lb.early_polls, 0);
+    CHECK_EQ(f.lb.late_polls, 0);
+    /* The error was cleared: the device takes the next operation. */
+    CHECK_EQ(udfu_host_get_state(f.dev), UDFU_DFU_IDLE);
+    f.lb.manifest_result = 0;
+    CHECK_EQ(udfu_host_dfuse_leave(f.dev, 1, FX_APP), 0);
+    CHECK_EQ(f.lb.leaves, 1);
+    CHECK(!f.lb.attached);
+    fx_close(&f);
+}
+
 TEST(detach_with_will_detach_reaches_dfu_mode_without_a_reset)
 {
     struct fx f;
@@ -435,6 +462,7 @@ int main(void)
     RUN(dfuse_file_with_one_bad_element_erases_nothing);
     RUN(dfuse_file_for_another_device_is_refused_unless_forced);
     RUN(leave_jumps_to_the_address_and_the_device_comes_back_in_runtime_mode);
+    RUN(leave_refused_by_the_device_check_fails_and_the_device_stays_in_dfu_mode);
     RUN(detach_with_will_detach_reaches_dfu_mode_without_a_reset);
     RUN(detach_without_will_detach_resets_the_bus);
     RUN(recover_clears_dfu_error_and_aborts_idle_states);
