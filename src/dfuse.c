@@ -108,11 +108,7 @@ int udfu_dfuse_next_erasable(const struct udfu_target *t, uint32_t addr, uint32_
         /* Regions are sorted: the first erasable one not wholly below addr. */
         if (!(r->attr & UDFU_MEM_ERASE) || (addr >= r->start && addr - r->start >= span))
             continue;
-        if (addr < r->start)
-            addr = r->start;
-        *size = r->sector_size;
-        *start = addr - (addr - r->start) % r->sector_size;
-        return 1;
+        return !udfu_mem_sector(t, addr < r->start ? r->start : addr, start, size);
     }
     return 0;
 }

@@ -6,6 +6,31 @@
 
 #include "udfu_util.h"
 
+/* n / d, and n % d in *rem (d > 0). UDFU_CFG_SOFT_DIV: by shift and
+ * subtract, a few dozen bytes instead of libgcc's ~300 B divide on cores
+ * without a divide instruction; its callers (sector lookups, estimates,
+ * the layout string) are rare enough that 32 steps do not matter. */
+static uint32_t div32(uint32_t n, uint32_t d, uint32_t *rem)
+{
+#if UDFU_CFG_SOFT_DIV
+    uint32_t q = 0, r = 0;
+    int i;
+    for (i = 31; i >= 0; i--) {
+        uint32_t carry = r >> 31; /* r << 1 overflows: then it exceeds d */
+        r = (r << 1) | ((n >> i) & 1u);
+        if (carry || r >= d) {
+            r -= d;
+            q |= 1u << i;
+        }
+    }
+    *rem = r;
+    return q;
+#else
+    *rem = n % d;
+    return n / d;
+#endif
+}
+
 static uint32_t region_size(const struct udfu_region *r)
 {
     return r->sector_size * r->sector_count;
@@ -48,26 +73,29 @@ int udfu_mem_sector(const struct udfu_target *t, uint32_t addr, uint32_t *start,
                     uint32_t *size)
 {
     const struct udfu_region *r = udfu_mem_find(t, addr);
+    uint32_t off;
     if (!r)
         return UDFU_ERR_RANGE;
+    (void)div32(addr - r->start, r->sector_size, &off);
     *size = r->sector_size;
-    *start = addr - (addr - r->start) % r->sector_size;
+    *start = addr - off;
     return 0;
 }
 
 uint32_t udfu_mem_prog_ms(const struct udfu_target *t, uint32_t addr, uint32_t len)
 {
     const struct udfu_region *r = udfu_mem_find(t, addr);
-    uint32_t us;
+    uint32_t us, rem;
     if (!r)
         return 0;
     /* Whole KiB and the rest apart, saturating: no product overflows. */
-    if (r->prog_us_per_kib && (len >> 10) >= 0xFFFFFFFFu / 2 / r->prog_us_per_kib)
+    if (r->prog_us_per_kib && (len >> 10) >= div32(0xFFFFFFFFu / 2, r->prog_us_per_kib, &rem))
         return 0xFFFFFFFFu / 1000u;
     us = (len >> 10) * r->prog_us_per_kib +
          (uint32_t)(((len & 1023u) * (r->prog_us_per_kib >> 10)) +
                     (((len & 1023u) * (r->prog_us_per_kib & 1023u) + 1023u) >> 10));
-    return us / 1000u + (us % 1000u != 0);
+    us = div32(us, 1000u, &rem);
+    return us + (rem != 0);
 }
 
 /* ---- layout string ------------------------------------------------------ */
@@ -99,8 +127,9 @@ static void put_dec(struct out *o, uint32_t v, int width)
     char tmp[10];
     int n = 0;
     do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
+        uint32_t digit;
+        v = div32(v, 10, &digit);
+        tmp[n++] = (char)('0' + digit);
     } while (v);
     while (width-- > n)
         put_c(o, '0');

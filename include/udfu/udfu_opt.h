@@ -46,6 +46,19 @@
 #error "UDFU_CFG_USBD_BUF must hold at least one 64-byte control packet (or be 0)"
 #endif
 
+/* 1: the memory map's few divisions (sector lookups, time estimates, the
+ * layout string) use a small shift-and-subtract loop instead of the C
+ * operator, which on a core without a divide instruction pulls ~300 B of
+ * libgcc into the image. Default: 1 on ARMv6-M (Cortex-M0/M0+/M1) and
+ * ARMv8-M Baseline (M23), else 0. */
+#ifndef UDFU_CFG_SOFT_DIV
+#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
+#define UDFU_CFG_SOFT_DIV 1
+#else
+#define UDFU_CFG_SOFT_DIV 0
+#endif
+#endif
+
 /* ---- features: 0 removes code (and RAM) a small bootloader does not need.
  * Defaults are all 1 (everything). `make size` measures both the full build
  * and the compact profile (docs/performance.md); tests run against both. */

@@ -37,8 +37,9 @@ struct udfu_port_jump_cfg {
                             stack may start exactly there) */
     uint32_t code_start; /* the reset handler must lie in [code_start, */
     uint32_t code_end;   /* code_end): the image's own region */
-    uint32_t vtor_align; /* required alignment of the table (0: 128; M0+
-                            needs 256, a core with many IRQs 512 or more) */
+    uint32_t vtor_align; /* required alignment of the table, a power of two
+                            (0: 128; M0+ needs 256, a core with many IRQs
+                            512 or more) */
     /* Only without VTOR (UDFU_PORT_CM_VTOR 0): make the table at vtor the
      * active one (memory remap). Optional. */
     void (*remap)(void *ctx, uint32_t vtor);

@@ -59,6 +59,28 @@ TEST(sector_gives_start_and_size)
     CHECK_EQ(udfu_mem_sector(&tf4, 0x09000000, &start, &size), UDFU_ERR_RANGE);
 }
 
+/* Sizes that are not powers of two, and a sector of more than 2 GiB,
+ * against the C operators: the same in both UDFU_CFG_SOFT_DIV builds. */
+TEST(sector_lookup_divides_exactly_for_any_size)
+{
+    static const struct udfu_region odd[] = {
+        {0x00001000, 528, 1000, UDFU_MEM_ALL, 0, 0},
+        {0x10000000, 3, 7, UDFU_MEM_ALL, 0, 0},
+        {0x20000000, 0x90000001u, 1, UDFU_MEM_ALL, 0, 0},
+    };
+    static const struct udfu_target t = {"odd", odd, 3, 1};
+    static const uint32_t probe[] = {0x1000, 0x1000 + 527, 0x1000 + 528, 0x1000 + 528 * 999 + 5,
+                                     0x10000000, 0x10000014, 0x20000000, 0xB0000000u};
+    uint32_t start, size, i;
+    for (i = 0; i < sizeof probe / sizeof probe[0]; i++) {
+        const struct udfu_region *r = udfu_mem_find(&t, probe[i]);
+        CHECK(r != NULL);
+        CHECK_EQ(udfu_mem_sector(&t, probe[i], &start, &size), 0);
+        CHECK_EQ(size, r->sector_size);
+        CHECK_EQ(start, probe[i] - (probe[i] - r->start) % r->sector_size);
+    }
+}
+
 TEST(prog_estimate_rounds_up_and_does_not_overflow)
 {
     static const struct udfu_region slow[] = {{0, 4096, 16, UDFU_MEM_ALL, 0, 0xFFFFFFFFu / 2}};
@@ -155,6 +177,7 @@ int main(void)
     RUN(check_refuses_read_only_and_out_of_map);
     RUN(check_never_wraps_past_4gib);
     RUN(sector_gives_start_and_size);
+    RUN(sector_lookup_divides_exactly_for_any_size);
     RUN(prog_estimate_rounds_up_and_does_not_overflow);
     RUN(layout_string_matches_st_format);
     RUN(layout_string_splits_segments_counts_and_units);
