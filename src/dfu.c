@@ -609,8 +609,16 @@ int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt)
 
 /* ---- memory work --------------------------------------------------------- */
 
+/* A step's estimated duration, kept only for asynchronous completion (a
+ * synchronous build reports what is left from the cursor alone). */
+#if UDFU_CFG_ASYNC
+#define STEP_MS(ms, v) (*(ms) = (v))
+#else
+#define STEP_MS(ms, v) ((void)(ms), (void)sizeof(v)) /* v is not evaluated */
+#endif
+
 /* Each step issues one callback and advances the cursor past it; *ms gets
- * the step's estimated duration. */
+ * the step's estimated duration (STEP_MS). */
 static int step_dnload(struct udfu_dfu *d, uint32_t *ms)
 {
     const struct udfu_dfu_cfg *c = d->cfg;
@@ -622,14 +630,14 @@ static int step_dnload(struct udfu_dfu *d, uint32_t *ms)
            !udfu_mem_sector(t, base + d->erased_end, &start, &size)) {
         d->erased_end = start + size - base;
         if (udfu_mem_find(t, start)->attr & UDFU_MEM_ERASE) {
-            *ms = sector_erase_ms(t, start);
+            STEP_MS(ms, sector_erase_ms(t, start));
             return c->erase(c->context, d->alt, start, size);
         }
     }
 #endif
     if (d->phase <= PH_PROG) {
         d->phase = PH_VERIFY;
-        *ms = udfu_mem_prog_ms(t, d->op_addr, d->op_len);
+        STEP_MS(ms, udfu_mem_prog_ms(t, d->op_addr, d->op_len));
         return c->prog(c->context, d->alt, d->op_addr, buf, d->op_len);
     }
     d->phase = PH_END;
@@ -657,17 +665,17 @@ static int step(struct udfu_dfu *d, uint32_t *ms)
         /* A page erase is one step; so is the last sector below 4 GiB. */
         if (d->op == OP_ERASE || !d->op_addr)
             d->phase = PH_END;
-        *ms = sector_erase_ms(t, start);
+        STEP_MS(ms, sector_erase_ms(t, start));
         return c->erase(c->context, d->alt, start, size);
 #endif
     case OP_MANIFEST:
         d->phase = PH_END;
-        *ms = c->manifest_ms;
+        STEP_MS(ms, c->manifest_ms);
         return c->manifest ? c->manifest(c->context, d->alt) : 0;
 #if UDFU_CFG_DFUSE
     case OP_UNPROTECT:
         d->phase = PH_END;
-        *ms = c->manifest_ms;
+        STEP_MS(ms, c->manifest_ms);
         return c->unprotect(c->context, d->alt);
 #endif
     default: /* OP_REFUSE */
