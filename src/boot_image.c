@@ -106,29 +106,27 @@ static int hdr_fits(const struct udfu_boot_cfg *c, uint8_t slot, const struct ud
 {
     const struct udfu_boot_slot *s = &c->slots[slot];
     uint32_t hs = udfu_boot_hdr_size(c);
-    return h->length != 0 && h->length <= s->size - hs &&
+    return h->length - 1u < s->size - hs && /* 1..size - hs (init: size > hs) */
            (h->load_addr == UDFU_BOOT_ANY_ADDR || h->load_addr == s->addr + hs) &&
            !(UDFU_CFG_BOOT_HOOKS &&
              (c->need & ~h->flags & (UDFU_BOOT_NEED_SHA256 | UDFU_BOOT_NEED_SIG)));
 }
 
-/* The journal's side of a check (see boot_int.h): a boot wants the
- * image its COMMIT describes, a commit records what it is about to
- * describe. */
+/* The journal's side of a check (see boot_int.h), settled on the header
+ * before any payload is read: a boot wants the image its COMMIT describes
+ * (a factory image has none), a commit records what it is about to
+ * describe (harmless if refused: the slot stays EMPTY). */
 static int check_journal(struct udfu_boot *b, uint8_t slot, const struct udfu_boot_hdr *h,
                          int mode)
 {
     struct udfu_boot_slot_info *s = &b->slot[slot];
     if (mode & UDFU_BOOT_CHECK_COMMIT) {
-        s->crc = h->crc; /* harmless if refused: the slot stays EMPTY */
+        s->crc = h->crc;
         s->length = h->length;
-        return UDFU_CFG_BOOT_HOOKS && b->cfg->accept ? b->cfg->accept(b->cfg->context, slot, h)
-                                                      : 0;
     }
-    if (mode & UDFU_BOOT_CHECK_BOOT)
-        return s->state == UDFU_BOOT_FACTORY || (h->crc == s->crc && h->length == s->length)
-                   ? 0
-                   : UDFU_ERR_FIRMWARE;
+    if ((mode & UDFU_BOOT_CHECK_BOOT) && s->state != UDFU_BOOT_FACTORY &&
+        (h->crc != s->crc || h->length != s->length))
+        return UDFU_ERR_FIRMWARE;
     return 0;
 }
 
@@ -163,9 +161,9 @@ static int check_payload(const struct udfu_boot_cfg *c, uint32_t addr,
         if (!err)
             err = c->sha256_update(c->context, h->sig, 32);
     }
-    for (uint32_t done = 0, n; !err && done < h->length; done += n) {
-        n = udfu_min32(sizeof(h->sig), h->length - done);
-        err = c->read(c->context, addr + done, h->sig, n);
+    for (uint32_t left = h->length, n; !err && left; left -= n, addr += n) {
+        n = udfu_min32(sizeof(h->sig), left);
+        err = c->read(c->context, addr, h->sig, n);
         if (!err && sha)
             err = c->sha256_update(c->context, h->sig, n);
         crc = udfu_boot_crc32(crc, h->sig, n);
@@ -184,6 +182,7 @@ static int check_payload(const struct udfu_boot_cfg *c, uint32_t addr,
 static int check(struct udfu_boot *b, uint8_t slot, struct udfu_boot_hdr *h, int mode)
 {
     const struct udfu_boot_cfg *c = b->cfg;
+    slot = (uint8_t)udfu_boot_ix(slot);
     uint32_t addr = c->slots[slot].addr;
     int err = c->read(c->context, addr, h->sig, 32);
     if (!err)
@@ -192,6 +191,8 @@ static int check(struct udfu_boot *b, uint8_t slot, struct udfu_boot_hdr *h, int
         err = UDFU_ERR_FORMAT;
     if (!err && !hdr_fits(c, slot, h))
         err = UDFU_ERR_FIRMWARE;
+    if (!err)
+        err = check_journal(b, slot, h, mode);
     if (err)
         return err;
     /* Without a hook the integrator did not ask for the check (init
@@ -202,7 +203,9 @@ static int check(struct udfu_boot *b, uint8_t slot, struct udfu_boot_hdr *h, int
     err = check_payload(c, addr + udfu_boot_hdr_size(c), h, sha);
     if (UDFU_CFG_BOOT_HOOKS && !err && (sha || ((mode & UDFU_BOOT_CHECK_COMMIT) && c->accept)))
         err = check_rest(c, addr, h, sha);
-    return err ? err : check_journal(b, slot, h, mode);
+    if (UDFU_CFG_BOOT_HOOKS && !err && (mode & UDFU_BOOT_CHECK_COMMIT) && c->accept)
+        err = c->accept(c->context, slot, h);
+    return err;
 }
 
 int udfu_boot_image_ok(struct udfu_boot *b, uint8_t slot, int mode)
@@ -219,5 +222,6 @@ int udfu_boot_verify(struct udfu_boot *b, uint8_t slot, struct udfu_boot_hdr *h,
     if (!h)
         return udfu_boot_image_ok(b, slot, mode);
     int err = check(b, slot, h, mode);
-    return err ? err : check_rest(c, c->slots[slot].addr, h, 0); /* all of it for the caller */
+    /* all of it for the caller */
+    return err ? err : check_rest(c, c->slots[udfu_boot_ix(slot)].addr, h, 0);
 }

@@ -19,6 +19,15 @@ static inline uint32_t udfu_boot_le32(uint32_t v)
     return one.b[0] ? v : (v >> 24 | (v >> 8 & 0xFF00u) | (v << 8 & 0xFF0000u) | v << 24);
 }
 
+/* A slot index known to be in range, as the code may use it: 0 when the
+ * build tracks one slot (UDFU_CFG_BOOT_SLOTS 1), so the indexing folds
+ * away. Only for an index already checked (or asserted) against
+ * slot_count. */
+static inline int udfu_boot_ix(int slot)
+{
+    return UDFU_BOOT_MAX_SLOTS == 1 ? 0 : slot;
+}
+
 /* Payload offset in a slot, default applied. */
 static inline uint32_t udfu_boot_hdr_size(const struct udfu_boot_cfg *c)
 {

@@ -45,12 +45,12 @@ static uint8_t slots(const struct udfu_boot_cfg *c)
     return UDFU_BOOT_MAX_SLOTS == 1 ? 1 : c->slot_count;
 }
 
-/* Reads the record at off of area into w[0..REC_WORDS). */
-static int rec_read(struct udfu_boot *b, uint8_t area, uint32_t off, uint32_t *w)
+/* Reads the record at flash address at into w[0..REC_WORDS). */
+static int rec_read(struct udfu_boot *b, uint32_t at, uint32_t *w)
 {
     const struct udfu_boot_cfg *c = b->cfg;
     uint32_t all = 0xFFFFFFFFu;
-    int err = c->read(c->context, c->journal[area] + off, (uint8_t *)w, b->rec);
+    int err = c->read(c->context, at, (uint8_t *)w, b->rec);
     if (err)
         return err;
     for (uint8_t i = 0; i < b->rec / 4; i++)
@@ -60,8 +60,8 @@ static int rec_read(struct udfu_boot *b, uint8_t area, uint32_t off, uint32_t *w
     return w[3] == udfu_boot_crc32(0, w, 12) ? REC_VALID : REC_TORN;
 }
 
-static int rec_write(struct udfu_boot *b, uint8_t area, uint32_t off, uint32_t w0, uint32_t a,
-                     uint32_t len)
+/* Writes a record at flash address at. */
+static int rec_write(struct udfu_boot *b, uint32_t at, uint32_t w0, uint32_t a, uint32_t len)
 {
     const struct udfu_boot_cfg *c = b->cfg;
     uint32_t w[REC_WORDS];
@@ -70,7 +70,7 @@ static int rec_write(struct udfu_boot *b, uint8_t area, uint32_t off, uint32_t w
     w[1] = a;
     w[2] = len;
     w[3] = udfu_boot_crc32(0, w, 12);
-    return c->prog(c->context, c->journal[area] + off, (const uint8_t *)w, b->rec);
+    return c->prog(c->context, at, (const uint8_t *)w, b->rec);
 }
 
 static int writable(const struct udfu_boot *b, uint8_t slot)
@@ -80,11 +80,12 @@ static int writable(const struct udfu_boot *b, uint8_t slot)
 
 /* A PENDING or CONFIRMED slot ranks by its last COMMIT or CONFIRM: the
  * higher, the more recent (0: EMPTY). b->top counts up to the latest; a
- * compaction renumbers from 1 (append() compacts before it overflows). */
+ * compaction renumbers from 1 (append() compacts before it overflows).
+ * A build with one slot has nothing to rank it against: 1, and no count. */
 static void set_state(struct udfu_boot *b, uint8_t i, uint8_t state)
 {
     b->slot[i].state = state;
-    b->slot[i].rank = state == UDFU_BOOT_EMPTY ? 0 : ++b->top;
+    b->slot[i].rank = state == UDFU_BOOT_EMPTY ? 0 : UDFU_BOOT_MAX_SLOTS == 1 ? 1 : ++b->top;
 }
 
 /* Folds one record into the RAM state. Records that make no sense in the
@@ -96,6 +97,7 @@ static void apply(struct udfu_boot *b, uint32_t w0, uint32_t crc, uint32_t len)
     uint8_t i = (uint8_t)(w0 >> 8), state;
     if (!writable(b, i))
         return;
+    i = (uint8_t)udfu_boot_ix(i);
     struct udfu_boot_slot_info *s = &b->slot[i];
     switch ((uint8_t)w0) {
     case REC_INVALIDATE:
@@ -150,7 +152,7 @@ static int journal_load(struct udfu_boot *b)
     b->seq = 0;
     b->top = 0;
     for (uint8_t area = 0; area < 2; area++) {
-        int got = rec_read(b, area, 0, w);
+        int got = rec_read(b, c->journal[area], w);
         if (got < 0)
             return got;
         if (got == REC_VALID && (uint8_t)w[0] == REC_HEADER && w[2] == JOURNAL_MAGIC &&
@@ -162,8 +164,9 @@ static int journal_load(struct udfu_boot *b)
     b->next = b->rec;
     if (b->active == UDFU_BOOT_NONE)
         return 0; /* fresh or both unreadable: nothing committed */
+    uint32_t base = c->journal[b->active];
     for (uint32_t off = b->rec; off + b->rec <= c->journal_size; off += b->rec) {
-        int got = rec_read(b, b->active, off, w);
+        int got = rec_read(b, base + off, w);
         if (got < 0)
             return got;
         if (got != REC_FREE)
@@ -181,9 +184,8 @@ static int journal_load(struct udfu_boot *b)
 static int compact(struct udfu_boot *b)
 {
     const struct udfu_boot_cfg *c = b->cfg;
-    uint8_t to = b->active == 0;
-    uint32_t off = b->rec;
-    int err = c->erase(c->context, c->journal[to], c->journal_size);
+    uint32_t to = c->journal[b->active == 0], at = to;
+    int err = c->erase(c->context, to, c->journal_size);
     for (uint8_t last = 0, pick; !err; last = b->slot[pick].rank) {
         pick = UDFU_BOOT_NONE;
         for (uint8_t i = 0; i < slots(c); i++) {
@@ -194,12 +196,14 @@ static int compact(struct udfu_boot *b)
         if (pick == UDFU_BOOT_NONE)
             break;
         const struct udfu_boot_slot_info *s = &b->slot[pick];
-        err = rec_write(b, to, off, REC_W0(REC_COMMIT, pick, s->state, s->attempts), s->crc,
+        at += b->rec;
+        err = rec_write(b, at, REC_W0(REC_COMMIT, pick, s->state, s->attempts), s->crc,
                         s->length);
-        off += b->rec;
+        if (UDFU_BOOT_MAX_SLOTS == 1)
+            break; /* the only slot */
     }
     if (!err)
-        err = rec_write(b, to, 0, REC_W0(REC_HEADER, UDFU_BOOT_NONE, 0, 0), b->seq + 1,
+        err = rec_write(b, to, REC_W0(REC_HEADER, UDFU_BOOT_NONE, 0, 0), b->seq + 1,
                         JOURNAL_MAGIC);
     return err ? err : journal_load(b); /* RAM state == what a reboot would read */
 }
@@ -208,11 +212,11 @@ static int append(struct udfu_boot *b, uint32_t w0, uint32_t a, uint32_t len)
 {
     int err = 0;
     if (b->active == UDFU_BOOT_NONE || b->next + b->rec > b->cfg->journal_size ||
-        b->top == 0xFF)
+        (UDFU_BOOT_MAX_SLOTS > 1 && b->top == 0xFF))
         err = compact(b);
     if (err)
         return err;
-    err = rec_write(b, b->active, b->next, w0, a, len);
+    err = rec_write(b, b->cfg->journal[b->active] + b->next, w0, a, len);
     /* A failed write may have left part of the record: never reuse it. */
     b->next += b->rec;
     if (!err)
@@ -235,9 +239,10 @@ static int overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
  * build compiled out (udfu_opt.h). */
 static int cfg_ok(const struct udfu_boot_cfg *c, uint32_t rec)
 {
-    uint32_t hs = udfu_boot_hdr_size(c), n = c->slot_count;
+    uint32_t hs = udfu_boot_hdr_size(c), n = slots(c);
     uint8_t ws = c->write_size; /* 0: 1 */
-    if (!c->read || !c->erase || !c->prog || !c->slots || n - 1 >= UDFU_BOOT_MAX_SLOTS ||
+    if (!c->read || !c->erase || !c->prog || !c->slots ||
+        c->slot_count - 1u >= UDFU_BOOT_MAX_SLOTS ||
         hs < UDFU_BOOT_HDR_LEN || hs % 4 || (ws & (ws - 1)) || rec > REC_MAX ||
         c->journal_size < rec * (n + 3) || (c->journal[0] | c->journal[1]) & (rec - 1) ||
         (!UDFU_CFG_BOOT_TRIAL && c->trial_boots))
@@ -253,21 +258,19 @@ static int cfg_ok(const struct udfu_boot_cfg *c, uint32_t rec)
         c->verify_sig || c->accept)
         return 0;
 #endif
-    /* the slots, then the two journal areas: none may overlap another */
-    uint32_t at[UDFU_BOOT_MAX_SLOTS + 2], len[UDFU_BOOT_MAX_SLOTS + 2];
+    /* a slot holds more than a header and does not wrap; no slot or
+     * journal area overlaps another */
+    uint32_t js = c->journal_size;
+    if (overlaps(c->journal[0], js, c->journal[1], js))
+        return 0;
     for (uint32_t i = 0; i < n; i++) {
-        at[i] = c->slots[i].addr;
-        len[i] = c->slots[i].size;
-        if (len[i] <= hs || at[i] + len[i] < at[i])
+        const struct udfu_boot_slot *s = &c->slots[i];
+        if (s->size <= hs || s->addr + s->size < s->addr ||
+            overlaps(s->addr, s->size, c->journal[0], js) ||
+            overlaps(s->addr, s->size, c->journal[1], js))
             return 0;
-    }
-    for (uint32_t i = 0; i < 2; i++) {
-        at[n + i] = c->journal[i];
-        len[n + i] = c->journal_size;
-    }
-    for (uint32_t i = 0; i < n + 2; i++) {
         for (uint32_t j = 0; j < i; j++) {
-            if (overlaps(at[i], len[i], at[j], len[j]))
+            if (overlaps(s->addr, s->size, c->slots[j].addr, c->slots[j].size))
                 return 0;
         }
     }
@@ -291,7 +294,7 @@ int udfu_boot_init(struct udfu_boot *b, const struct udfu_boot_cfg *cfg)
 uint32_t udfu_boot_app_addr(const struct udfu_boot *b, uint8_t slot)
 {
     UDFU_ASSERT(slot < b->cfg->slot_count);
-    return b->cfg->slots[slot].addr + udfu_boot_hdr_size(b->cfg);
+    return b->cfg->slots[udfu_boot_ix(slot)].addr + udfu_boot_hdr_size(b->cfg);
 }
 
 /* "Valid" at boot: the image its COMMIT describes; the hooks only with
@@ -299,7 +302,7 @@ uint32_t udfu_boot_app_addr(const struct udfu_boot *b, uint8_t slot)
 static int boot_ok(struct udfu_boot *b, uint8_t slot)
 {
     int mode = UDFU_BOOT_CHECK_BOOT;
-    if (b->cfg->need & UDFU_BOOT_RECHECK)
+    if (UDFU_CFG_BOOT_HOOKS && (b->cfg->need & UDFU_BOOT_RECHECK))
         mode |= UDFU_BOOT_CHECK_HOOKS;
     return udfu_boot_image_ok(b, slot, mode) == 0;
 }
@@ -359,6 +362,8 @@ int udfu_boot_select(struct udfu_boot *b)
         }
     }
 #endif
+    if (UDFU_BOOT_MAX_SLOTS == 1) /* nothing else to fall back on */
+        return fallback_key(b, 0) && boot_ok(b, 0) ? 0 : UDFU_ERR_FIRMWARE;
     uint8_t s;
     for (unsigned below = ~0u; (s = fallback(b, below)) != UDFU_BOOT_NONE;
          below = fallback_key(b, s)) {
@@ -391,9 +396,12 @@ static int open_update(struct udfu_boot *b, uint32_t addr, uint32_t len)
     int s = udfu_boot_update_slot(b);
     if (s < 0)
         return s;
+    s = udfu_boot_ix(s);
     const struct udfu_boot_slot *sl = &b->cfg->slots[s];
+    /* 1 <= len <= size - off; an addr below the slot wraps off past any
+     * size (init refused slots that wrap) */
     uint32_t off = addr - sl->addr;
-    if (len == 0 || addr < sl->addr || off > sl->size || len > sl->size - off)
+    if (off >= sl->size || len - 1u >= sl->size - off)
         return UDFU_ERR_PERM;
     if (!b->opened && b->slot[s].state != UDFU_BOOT_EMPTY) {
         int err = mark(b, REC_INVALIDATE, (uint8_t)s);
@@ -426,6 +434,7 @@ int udfu_boot_commit(struct udfu_boot *b)
     int s = udfu_boot_update_slot(b);
     if (s < 0)
         return s;
+    s = udfu_boot_ix(s);
     const struct udfu_boot_slot_info *si = &b->slot[s];
     if (!b->opened && si->state != UDFU_BOOT_EMPTY)
         return 0;
@@ -433,10 +442,10 @@ int udfu_boot_commit(struct udfu_boot *b)
     int err = udfu_boot_image_ok(b, (uint8_t)s, UDFU_BOOT_CHECK_COMMIT | UDFU_BOOT_CHECK_HOOKS);
     if (err && err != UDFU_ERR_CRC && err != UDFU_ERR_IO)
         err = UDFU_ERR_FIRMWARE; /* refused image, whatever the reason */
+    int trial = UDFU_CFG_BOOT_TRIAL && b->cfg->trial_boots;
     if (!err)
         err = append(b,
-                     REC_W0(REC_COMMIT, s,
-                            b->cfg->trial_boots ? UDFU_BOOT_PENDING : UDFU_BOOT_CONFIRMED, 0),
+                     REC_W0(REC_COMMIT, s, trial ? UDFU_BOOT_PENDING : UDFU_BOOT_CONFIRMED, 0),
                      si->crc, si->length);
     if (!err)
         b->opened = 0;
@@ -457,6 +466,7 @@ int udfu_boot_invalidate(struct udfu_boot *b, uint8_t slot)
 {
     if (!writable(b, slot))
         return UDFU_ERR_PERM;
+    slot = (uint8_t)udfu_boot_ix(slot);
     if (b->slot[slot].state == UDFU_BOOT_EMPTY)
         return 0;
     return mark(b, REC_INVALIDATE, slot);

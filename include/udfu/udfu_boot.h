@@ -197,7 +197,9 @@ struct udfu_boot_slot_info {
     uint8_t state;    /* enum udfu_boot_slot_state */
     uint8_t attempts; /* boots tried while PENDING */
     uint8_t rank;     /* PENDING or CONFIRMED: higher = committed or confirmed
-                         more recently; 0 otherwise */
+                         more recently; 0 otherwise (a build with
+                         UDFU_CFG_BOOT_SLOTS 1 has nothing to rank the
+                         slot against: always 1 then) */
     uint32_t crc;     /* of the committed image */
     uint32_t length;
 };
@@ -209,7 +211,7 @@ struct udfu_boot {
     uint8_t rec;    /* journal record size: max(16, write_size) */
     uint8_t active; /* journal area in use: 0, 1 or UDFU_BOOT_NONE */
     uint8_t opened; /* slot + 1 being written in this session, or 0 */
-    uint8_t top;    /* highest rank given so far */
+    uint8_t top;    /* highest rank given so far (unused with one slot) */
     uint32_t seq;   /* sequence number of the active journal area */
     uint32_t next;  /* offset of the next free record there */
     struct udfu_boot_slot_info slot[UDFU_BOOT_MAX_SLOTS];

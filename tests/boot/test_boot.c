@@ -268,6 +268,56 @@ TEST(commit_in_a_later_session_takes_only_a_complete_image)
     dev_close(&d);
 }
 
+/* The write filter's bounds are exact: the first and the last byte of the
+ * slot are in, the byte on either side is out, and so is an empty write. */
+TEST(update_slot_bounds_are_exact_to_the_byte)
+{
+    uint8_t z[2] = {0, 0};
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 - 1, z, 1), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + DEV_SLOT_SIZE, z, 1), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + DEV_SLOT_SIZE - 1, z, 2), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_erase(&d.boot, DEV_SLOT0, DEV_SLOT_SIZE + 1), UDFU_ERR_PERM);
+    CHECK_EQ(udfu_boot_erase(&d.boot, DEV_SLOT0 + DEV_SLOT_SIZE, 0), UDFU_ERR_PERM);
+    CHECK(!udfu_boot_dirty(&d.boot));
+    CHECK_EQ(udfu_boot_erase(&d.boot, DEV_SLOT0, DEV_SLOT_SIZE), 0);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0, z, 1), 0);
+    CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + DEV_SLOT_SIZE - 1, z + 1, 1), 0);
+    CHECK(udfu_boot_dirty(&d.boot));
+    CHECK(dev_bootloader_intact(&d));
+    dev_close(&d);
+}
+
+/* Writes an image of exactly len payload bytes (a valid header, CRC and
+ * load address) straight into slot 0 and commits it. */
+static int commit_payload_of(uint32_t len)
+{
+    struct udfu_boot_hdr h;
+    uint8_t *slot = udfu_nor_mem(&d.nor, DEV_SLOT0);
+    memset(img, 0xA5, sizeof(img));
+    udfu_boot_hdr_init(&h, img, len, 7, DEV_SLOT0 + DEV_HDR);
+    udfu_boot_erase(&d.boot, DEV_SLOT0, DEV_SLOT_SIZE);
+    udfu_boot_hdr_write(slot, &h);
+    memcpy(slot + DEV_HDR, img, udfu_min32(len, DEV_SLOT_SIZE - DEV_HDR));
+    return udfu_boot_commit(&d.boot);
+}
+
+/* A payload may fill its slot to the last byte, but not be empty nor claim
+ * a byte more than the slot holds. */
+TEST(image_length_must_fit_the_slot_and_not_be_empty)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    dev_reboot(&d);
+    CHECK_EQ(commit_payload_of(0), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(commit_payload_of(DEV_SLOT_SIZE - DEV_HDR + 1), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(commit_payload_of(DEV_SLOT_SIZE - DEV_HDR), 0);
+    CHECK_EQ(dev_reboot(&d), 0);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 0)->length, DEV_SLOT_SIZE - DEV_HDR);
+    dev_close(&d);
+}
+
 /* ---- layout (b): A/B with rollback ------------------------------------------- */
 
 static void ab_with_old_confirmed(void)
@@ -748,6 +798,8 @@ int main(void)
     RUN(writes_outside_the_update_slot_are_refused_without_side_effect);
     RUN(commit_without_a_new_download_changes_nothing);
     RUN(commit_in_a_later_session_takes_only_a_complete_image);
+    RUN(update_slot_bounds_are_exact_to_the_byte);
+    RUN(image_length_must_fit_the_slot_and_not_be_empty);
     RUN_IF(HAS_AB, ab_new_image_is_tried_then_confirmed);
     RUN_IF(HAS_AB, ab_new_image_that_never_confirms_is_rolled_back);
     RUN_IF(HAS_AB, ab_fallback_slot_cannot_be_written);
