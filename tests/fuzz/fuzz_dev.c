@@ -259,6 +259,8 @@ static void check_prog_args(struct fz *z, const char *what, uint8_t alt, uint32_
              "%s from a buffer that is not one of the transfer buffers", what);
     FZ_CHECK(range_ok(tgt(z, alt), addr, len, W), "%s of unwritable 0x%08x+%u (alt %u)", what,
              addr, len, alt);
+    FZ_CHECK(memcmp(buf, z->taken[(buf - z->buf) / z->cfg.transfer_size], len) == 0,
+             "%s of data other than the DNLOAD the class took", what);
 }
 
 static int cb_prog(void *ctx, uint8_t alt, uint32_t addr, const uint8_t *buf, uint32_t len)
@@ -565,6 +567,13 @@ void fz_after_in(struct fz *z, const struct udfu_setup *s, const uint8_t *data, 
     }
 }
 
+void fz_data_taken(struct fz *z, uint32_t len)
+{
+    FZ_CHECK(z->out_dst && len <= z->cfg.transfer_size, "data taken with no data stage");
+    memcpy(z->taken[(z->out_dst - z->buf) / z->cfg.transfer_size], z->out_dst, len);
+    z->out_dst = NULL;
+}
+
 void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data, int n)
 {
     if (!fz_routed(z, s)) {
@@ -581,6 +590,7 @@ void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data,
         /* checkm8: never a buffer that running work still reads */
         FZ_CHECK(!(z->pending == 'p' || z->pending == 'v') || data != z->pend_src,
                  "DNLOAD data accepted into the buffer prog()/verify() is using");
+        z->out_dst = data;
     }
     if (n == 0 && s->bRequest == UDFU_REQ_DNLOAD) {
         /* DfuSe also leaves from dfuIDLE (dfu-util -s :leave sends ABORT first) */

@@ -103,6 +103,12 @@ struct fz {
     const uint8_t *pend_src;        /* the buffer prog()/verify() was given */
     uint8_t pend_snap[FZ_XFER_MAX]; /* program data as handed over */
 
+    /* DNLOAD data the class took, per transfer buffer: prog()/verify() of
+     * it must see exactly that (nothing, usbd's descriptors included, may
+     * write a buffer between) */
+    const uint8_t *out_dst;         /* buffer of the awaited data stage */
+    uint8_t taken[2][FZ_XFER_MAX];
+
     /* what the host did, for the invariants */
     int may_leave;       /* a zero-length DNLOAD was accepted since boot */
     int dirty;           /* erase/prog since the last successful manifest() */
@@ -169,6 +175,9 @@ void fz_before_setup(struct fz *z);
 void fz_after_in(struct fz *z, const struct udfu_setup *s, const uint8_t *data, int n);
 /* Checks the device's answer to an OUT request (n: data stage length asked
  * for, or < 0 stalled). */
+/* The class accepted the awaited DNLOAD data stage (len bytes, now in the
+ * buffer fz_after_out() saw handed out): remember them for prog(). */
+void fz_data_taken(struct fz *z, uint32_t len);
 void fz_after_out(struct fz *z, const struct udfu_setup *s, const uint8_t *data, int n);
 /* Checks the answer to an OUT data stage whose length differed from
  * wLength (ret: what the device returned; was_busy: memory work was queued

@@ -36,6 +36,8 @@ static int data_stage(struct fz *z, const struct fz_xfer *x, uint8_t *data, int 
         return -1;
     }
     FZ_CHECK(ret == 0 || ret == UDFU_ERR_STALL, "udfu_dfu_data returned %d", ret);
+    if (ret == 0)
+        fz_data_taken(z, (uint32_t)n);
     return ret;
 }
 
@@ -116,6 +118,8 @@ static void port_stray_data(struct fz *z, uint16_t len)
     ret = udfu_dfu_data(&z->dfu, len);
     z->in_isr = 0;
     FZ_CHECK(P.out_pending || ret < 0, "OUT data accepted with no DNLOAD waiting for it");
+    if (ret == 0)
+        fz_data_taken(z, len);
     P.out_pending = 0;
 }
 

@@ -176,19 +176,26 @@ static int is_class(const struct udfu_setup *s)
     return (s->bmRequestType & 0x60) == 0x20;
 }
 
-/* Descriptors are built in usbd's own buffer, the small replies come from
- * its state or from flash: never from the class buffer, which may hold
- * download data waiting to be programmed. */
+/* Descriptors are built in usbd's own buffer (or, UDFU_CFG_USBD_BUF 0, in
+ * the class buffer it borrows while no download data waits there: the
+ * taken-data check of prog() catches a borrow at the wrong time), the
+ * small replies come from its state or from flash. */
 static void check_standard_in(const struct fz *z, const struct udfu_setup *s, const uint8_t *d,
                               uint16_t len)
 {
     const uint8_t *u = (const uint8_t *)&P.usbd;
-    if (s->bRequest == 6 || (s->bmRequestType & 0x60) == 0x40)
+    int desc = s->bRequest == 6 || (s->bmRequestType & 0x60) == 0x40;
+#if UDFU_CFG_USBD_BUF
+    if (desc)
         FZ_CHECK(d >= P.usbd.buf && d + len <= P.usbd.buf + sizeof P.usbd.buf,
                  "descriptor reply outside usbd's buffer");
-    else if (s->bRequest == 8 || s->bRequest == 10)
+#else
+    if (desc)
+        FZ_CHECK(fz_in_buf(z, d, len), "descriptor reply outside the borrowed class buffer");
+#endif
+    if (s->bRequest == 8 || s->bRequest == 10)
         FZ_CHECK(len <= 1 && d >= u && d < u + sizeof P.usbd, "state reply not from usbd");
-    FZ_CHECK(!len || !fz_in_buf(z, d, 1), "standard reply from the class buffer");
+    FZ_CHECK(desc || !len || !fz_in_buf(z, d, 1), "standard reply from the class buffer");
     if ((s->bmRequestType & 0x60) == 0x40) { /* the MS OS 2.0 descriptor set */
         if (len >= 10)
             check_len(len, udfu_get16(d + 8));
@@ -283,6 +290,8 @@ static int out_stage(struct fz *z, const struct fz_xfer *x)
         fz_check_bad_data(z, P.last == A_STALL ? -1 : 0, busy);
         return -1;
     }
+    if (P.last == A_ACK)
+        fz_data_taken(z, P.out_len);
     return P.last == A_STALL ? -1 : 0;
 }
 
@@ -399,7 +408,10 @@ static void port_task(struct fz *z)
     udfu_usbd_task(&P.usbd, z->now);
 }
 
-static void usbd_init(struct fz *z, uint8_t b)
+/* 0, or -1: the configuration is not served. A usbd that borrows the class
+ * buffer (UDFU_CFG_USBD_BUF 0) needs every descriptor to fit in it; init
+ * would refuse (and assert) below 256 bytes, the largest set here. */
+static int usbd_init(struct fz *z, uint8_t b)
 {
     static const uint8_t ep0[4] = {0, 8, 16, 32};
     memset(&P.ucfg, 0, sizeof P.ucfg);
@@ -425,7 +437,10 @@ static void usbd_init(struct fz *z, uint8_t b)
     } else {
         P.ucfg.dfu = &z->dfu;
     }
+    if (!UDFU_CFG_USBD_BUF && z->cfg.transfer_size < 256)
+        return -1;
     FZ_CHECK(udfu_usbd_init(&P.usbd, &P.ucfg) == 0, "udfu_usbd_init failed");
+    return 0;
 }
 
 static uint8_t usbd_cfg_byte;
@@ -433,7 +448,7 @@ static uint8_t usbd_cfg_byte;
 static void port_reboot(struct fz *z)
 {
     fz_dfu_init(z);
-    usbd_init(z, usbd_cfg_byte);
+    (void)usbd_init(z, usbd_cfg_byte); /* served before, so served again */
     P.in_pending = P.out_pending = P.status_pending = 0;
     enumerate(z);
 }
@@ -457,6 +472,8 @@ static void port_stray_data(struct fz *z, uint16_t len)
     FZ_CHECK(P.answers == 1, "late OUT data stage answered %d times", P.answers);
     if (len != P.out_len)
         FZ_CHECK(P.last == A_STALL, "late OUT data of the wrong length accepted");
+    else if (P.last == A_ACK)
+        fz_data_taken(z, len);
     P.status_pending = P.last == A_ACK;
 }
 
@@ -646,7 +663,7 @@ static void rt_setup(struct fz *z)
     P.rcfg.transfer_size = 1024;
     P.rcfg.detach = rt_detach;
     FZ_CHECK(udfu_rt_init(&P.rt, &P.rcfg) == 0, "udfu_rt_init failed");
-    usbd_init(z, usbd_cfg_byte);
+    (void)usbd_init(z, usbd_cfg_byte);
 }
 
 /* ---- entry -------------------------------------------------------------------------- */
@@ -664,7 +681,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&P, 0, sizeof P);
     mode = fz_u8(&in);
     usbd_cfg_byte = fz_u8(&in);
-    P.rt_mode = mode & 1;
+    P.rt_mode = UDFU_CFG_USBD_RT && (mode & 1);
     if (fz_init(&z, &port, &P, &in) < 0)
         return 0;
     if (P.rt_mode) {
@@ -673,7 +690,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             enumerate(&z);
         rt_run(&z, &in);
     } else {
-        usbd_init(&z, usbd_cfg_byte);
+        if (usbd_init(&z, usbd_cfg_byte) < 0) {
+            fz_free(&z);
+            return 0;
+        }
         if (!(mode & 2))
             enumerate(&z);
         fz_run(&z, &in);
