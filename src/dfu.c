@@ -117,15 +117,12 @@ int udfu_dfu_busy(const struct udfu_dfu *d)
     return d->op != OP_NONE || dfu_next_op(d) != OP_NONE;
 }
 
-uint8_t *udfu_dfu_lend(struct udfu_dfu *d, uint16_t *size)
+uint8_t *udfu_dfu_lend(const struct udfu_dfu *d)
 {
     /* Only programming reads the buffer after its request ended: command
      * blocks are parsed when their data arrives, UPLOAD data is gone once
      * a new SETUP came. */
-    if (d->op == OP_DNLOAD || dfu_next_op(d) == OP_DNLOAD)
-        return NULL;
-    *size = d->cfg->transfer_size;
-    return d->cfg->buffer;
+    return d->op == OP_DNLOAD || dfu_next_op(d) == OP_DNLOAD ? NULL : d->cfg->buffer;
 }
 
 /* Whether a DNLOAD can be taken now: a buffer is free and the queue has

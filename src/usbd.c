@@ -66,20 +66,19 @@ static const uint8_t std_reqs[REQ_SET_INTERFACE + 1] = {
  * has. */
 #define USBD_IFNUM 0
 
-/* The buffer descriptor replies are written into (usbd's own, or the
- * transfer buffer of the DFU class while it is free); NULL: none now. */
-static uint8_t *usbd_scratch(struct udfu_usbd *u, uint16_t *size)
+/* The buffer descriptor replies are written into: usbd's own, or (in DFU
+ * mode, borrowing) the DFU class's transfer buffer while it is free; NULL:
+ * none now. Its size is usbd_scratch_size(). */
+static uint8_t *usbd_scratch(struct udfu_usbd *u)
 {
 #if UDFU_CFG_USBD_BUF
-    *size = sizeof u->buf;
     return u->buf;
 #else
-    return udfu_dfu_lend(u->cfg->dfu, size);
+    return udfu_dfu_lend(u->cfg->dfu);
 #endif
 }
 
-/* What usbd_scratch() will offer (in DFU mode when borrowing). */
-static unsigned usbd_scratch_size(const struct udfu_usbd_cfg *cfg)
+static uint16_t usbd_scratch_size(const struct udfu_usbd_cfg *cfg)
 {
 #if UDFU_CFG_USBD_BUF
     (void)cfg;
@@ -146,8 +145,8 @@ static int usbd_get_descriptor(struct udfu_usbd *u, uint16_t value, unsigned who
 {
     const struct udfu_usbd_cfg *c = u->cfg;
     uint8_t type = (uint8_t)(value >> 8), index = (uint8_t)value;
-    uint16_t size;
-    uint8_t *buf = usbd_scratch(u, &size);
+    uint16_t size = usbd_scratch_size(c);
+    uint8_t *buf = usbd_scratch(u);
     int (*fn)(const struct udfu_usbd_cfg *, uint8_t *, uint16_t) = NULL;
     /* The functional descriptor is also asked for with the interface as
      * recipient; everything else is a device request. */
@@ -282,15 +281,13 @@ void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8])
         n = USBD_IS_DFU(c) ? udfu_dfu_setup(c->dfu, &r, &data) : udfu_rt_setup(c->rt, &r, &data);
         break;
 #if UDFU_CFG_MSOS20
-    case RT_VENDOR: {
-        uint16_t size;
+    case RT_VENDOR:
         /* Windows asks for the MS OS 2.0 descriptor set this way (the
          * builder refuses when ms_vendor_code is 0). */
         if (r.bmRequestType == (RT_DIR_IN | RT_VENDOR) && r.bRequest == c->ms_vendor_code &&
-            r.wIndex == UDFU_USBD_MSOS20_INDEX && (data = usbd_scratch(u, &size)) != NULL)
-            n = udfu_usbd_msos2_desc(c, data, size);
+            r.wIndex == UDFU_USBD_MSOS20_INDEX && (data = usbd_scratch(u)) != NULL)
+            n = udfu_usbd_msos2_desc(c, data, usbd_scratch_size(c));
         break;
-    }
 #endif
     }
     usbd_reply(u, &r, data, n);

@@ -176,12 +176,12 @@ static inline enum udfu_status udfu_dfu_status(const struct udfu_dfu *d)
  * after ABORT or a bus reset, unless an earlier step of it failed). */
 int udfu_dfu_busy(const struct udfu_dfu *d);
 
-/* The transfer buffer, lent for a reply the class has no part in (usbd's
- * descriptors with UDFU_CFG_USBD_BUF 0): returns it and sets *size to
- * wTransferSize, or NULL while download data waits in it for programming
- * (or is being programmed). Valid until the next call into the instance;
- * a DNLOAD or UPLOAD afterwards overwrites it. */
-uint8_t *udfu_dfu_lend(struct udfu_dfu *d, uint16_t *size);
+/* The transfer buffer (wTransferSize bytes), lent for a reply the class
+ * has no part in (usbd's descriptors with UDFU_CFG_USBD_BUF 0), or NULL
+ * while download data waits in it for programming (or is being
+ * programmed). Valid until the next call into the instance; a DNLOAD or
+ * UPLOAD afterwards overwrites it. */
+uint8_t *udfu_dfu_lend(const struct udfu_dfu *d);
 
 /* bcdDFUVersion for the functional descriptor: 0x011A if any target speaks
  * DfuSe, else 0x0110. */
