@@ -9,8 +9,6 @@ UDFU=$1
 SERVER=$2
 TMP=$(mktemp -d)
 PIDS=()
-fails=0
-checks=0
 
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -18,24 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "  FAIL: $*" >&2; fails=$((fails + 1)); }
-# expect CODE COMMAND...: runs udfu, checks the exit code; output in $TMP/out, $TMP/err
-expect() {
-  local want=$1; shift
-  checks=$((checks + 1))
-  "$UDFU" "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  [ "$got" -eq "$want" ] || fail "udfu $* exited $got, expected $want: $(cat "$TMP/err")"
-}
-# has FILE TEXT: the file contains TEXT
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"
-}
-same() {
-  checks=$((checks + 1))
-  cmp -s "$1" "$2" || fail "$1 and $2 differ"
-}
+# fail, expect, has, same
+. "$(dirname "$0")/cli_checks.sh"
 
 # start_server ARGS...: starts a server, sets UDFU_USBIP to it
 start_server() {

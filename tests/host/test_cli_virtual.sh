@@ -16,8 +16,6 @@ VG=()
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99)
 TMP=$(mktemp -d)
 VPID=
-fails=0
-checks=0
 
 cleanup() {
   [ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
@@ -25,22 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "  FAIL: $*" >&2; fails=$((fails + 1)); }
-expect() {
-  local want=$1; shift
-  checks=$((checks + 1))
-  "${VG[@]}" "$UDFU" "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  [ "$got" -eq "$want" ] || fail "udfu $* exited $got, expected $want: $(cat "$TMP/err")"
-}
-has() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"
-}
-same() {
-  checks=$((checks + 1))
-  cmp -s "$1" "$2" || fail "$1 and $2 differ"
-}
+# fail, expect, has, same
+. "$(dirname "$0")/cli_checks.sh"
 
 "$VIRTUAL" --port 0 --timing 5 --alts mixed --flash "$TMP/flash.img" >"$TMP/virtual.log" 2>&1 &
 VPID=$!

@@ -495,11 +495,26 @@ TEST(task_passes_time_to_the_class)
     CHECK_EQ(fx.detached, 0);
 }
 
+/* As dfu-util does after a DNLOAD: GETSTATUS, wait bwPollTimeout, again,
+ * until dfuDNLOAD-IDLE (checked), with the task run in between from time
+ * now on. */
+static void poll_until_dnload_idle(uint32_t now)
+{
+    int polls = 0;
+    CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
+    while (F->data[4] != UDFU_DNLOAD_IDLE && F->data[4] != UDFU_DFU_ERROR && polls++ < 20) {
+        now += (udfu_get32(F->data) >> 8) + 1u; /* bwPollTimeout, 24 bits */
+        udfu_usbd_task(U, now);
+        CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
+    }
+    CHECK_EQ(F->data[4], UDFU_DNLOAD_IDLE);
+}
+
 TEST(task_drives_the_dfu_memory_work)
 {
     uint8_t block[16], back[16];
     uint32_t now = 1000;
-    int i, polls = 0;
+    int i;
     fx_dfu(&fx, fx_plain_targets, 2);
     fx_configure(&fx);
     for (i = 0; i < (int)sizeof block; i++)
@@ -509,14 +524,7 @@ TEST(task_drives_the_dfu_memory_work)
     memcpy(F->out_buf, block, sizeof block);
     udfu_usbd_out_done(U, sizeof block);
     udfu_usbd_status_done(U);
-    /* As dfu-util does: GETSTATUS, wait bwPollTimeout, again, until idle. */
-    CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
-    while (F->data[4] != UDFU_DNLOAD_IDLE && F->data[4] != UDFU_DFU_ERROR && polls++ < 20) {
-        now += (udfu_get32(F->data) >> 8) + 1u; /* bwPollTimeout, 24 bits */
-        udfu_usbd_task(U, now);
-        CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
-    }
-    CHECK_EQ(F->data[4], UDFU_DNLOAD_IDLE);
+    poll_until_dnload_idle(now);
     CHECK_EQ(fx.dcfg.read(fx.dcfg.context, 0, 0x08000000u, back, sizeof back), 0);
     CHECK_MEM(back, block, sizeof block);
 }
@@ -529,7 +537,6 @@ TEST(descriptors_never_overwrite_download_data_waiting_in_the_class_buffer)
 {
     uint8_t block[16], back[16];
     uint32_t now = 1000;
-    int polls = 0;
     fx_dfu(&fx, fx_plain_targets, 2);
     fx_configure(&fx);
     memset(block, 0x3C, sizeof block);
@@ -547,13 +554,7 @@ TEST(descriptors_never_overwrite_download_data_waiting_in_the_class_buffer)
     CHECK_EQ(fd_xfer(U, F, D2H_STD_DEV, 8, 0, 0, 1), FD_IN);
     CHECK_EQ(F->data[0], 1);
     CHECK_EQ(udfu_dfu_state(&fx.dfu), UDFU_DNLOAD_SYNC);
-    CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
-    while (F->data[4] != UDFU_DNLOAD_IDLE && F->data[4] != UDFU_DFU_ERROR && polls++ < 20) {
-        now += (udfu_get32(F->data) >> 8) + 1u;
-        udfu_usbd_task(U, now);
-        CHECK_EQ(fd_xfer(U, F, UDFU_RT_IN, UDFU_REQ_GETSTATUS, 0, 0, 6), FD_IN);
-    }
-    CHECK_EQ(F->data[4], UDFU_DNLOAD_IDLE);
+    poll_until_dnload_idle(now);
     CHECK_EQ(fx.dcfg.read(fx.dcfg.context, 0, 0x08000000u, back, sizeof back), 0);
     CHECK_MEM(back, block, sizeof block);
     /* Programmed: the buffer is free again. */

@@ -1,0 +1,26 @@
+# Checks shared by test_cli.sh and test_cli_virtual.sh (sourced, not run).
+# The sourcing script sets UDFU and TMP, and may set VG (a command prefix,
+# e.g. valgrind) for every udfu run. Counts go to $checks and $fails.
+checks=0
+fails=0
+[ -n "${VG+x}" ] || VG=()
+
+fail() { echo "  FAIL: $*" >&2; fails=$((fails + 1)); }
+# expect CODE COMMAND...: runs udfu, checks the exit code; output in $TMP/out, $TMP/err
+expect() {
+  local want=$1; shift
+  checks=$((checks + 1))
+  "${VG[@]}" "$UDFU" "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  [ "$got" -eq "$want" ] || fail "udfu $* exited $got, expected $want: $(cat "$TMP/err")"
+}
+# has FILE TEXT: the file contains TEXT
+has() {
+  checks=$((checks + 1))
+  grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"
+}
+# same FILE FILE: identical contents
+same() {
+  checks=$((checks + 1))
+  cmp -s "$1" "$2" || fail "$1 and $2 differ"
+}
