@@ -24,14 +24,13 @@ cd "$(dirname "$0")/.."
 CC=${CROSS_CC:-arm-none-eabi-gcc}
 SIZE=${CROSS_SIZE:-arm-none-eabi-size}
 command -v "$CC" >/dev/null || { echo "size: $CC not found (apt-get install gcc-arm-none-eabi)" >&2; exit 1; }
-# The compact profile (udfu_opt.h): single buffer, synchronous callbacks,
-# DfuSe targets only, no MS OS 2.0 (Windows then needs an INF or Zadig),
-# usbd serves the DFU-mode class only (the run-time class is not linked),
-# boot layer for one slot without trial boots or SHA/signature hooks.
-# tests/compact runs the device-side tests in this profile (minus MSOS20).
-COMPACT_BASE=(-DUDFU_CFG_ASYNC=0 -DUDFU_CFG_PLAIN=0 -DUDFU_CFG_MSOS20=0 -DUDFU_CFG_USBD_RT=0
-              -DUDFU_CFG_BOOT_SLOTS=1 -DUDFU_CFG_BOOT_TRIAL=0 -DUDFU_CFG_BOOT_HOOKS=0)
-COMPACT=("${COMPACT_BASE[@]}" -DUDFU_CFG_PIPELINE=0)
+# The compact profile: the options of bench/size/minboot_config.h (single
+# buffer, synchronous callbacks, DfuSe targets only, no MS OS 2.0 so Windows
+# needs an INF or Zadig, usbd serves DFU mode only and borrows the DFU
+# buffer, boot layer for one slot without trial boots or hash hooks).
+# tests/compact runs the device-side tests in most of this profile; the
+# kernel drives all of it in udfu-virtual-minimal (tests/interop).
+COMPACT=(-DUDFU_CONFIG=minboot_config.h -Ibench/size)
 cpus=("$@")
 [ ${#cpus[@]} -eq 0 ] && cpus=(cortex-m0plus)
 declare -A parts=(
@@ -98,11 +97,13 @@ for cpu in "${cpus[@]}"; do
 done
 
 # ---- 2 and 3: per architecture ----------------------------------------------
-# The minimal bootloader's configuration: wTransferSize, and no scratch
-# buffer in usbd (UDFU_CFG_USBD_BUF=0: descriptors are written into the DFU
-# buffer while no download data waits there).
+# The minimal bootloader's configuration: wTransferSize, and the options of
+# bench/size/minboot_config.h (the compact profile, plus no scratch buffer
+# in usbd: UDFU_CFG_USBD_BUF=0 writes descriptors into the DFU buffer while
+# no download data waits there). udfu-virtual-minimal is built with the
+# same file.
 XFER=1024
-MIN_DEFS=(-DUDFU_CFG_USBD_BUF=0 -DMINBOOT_XFER=$XFER "${COMPACT_BASE[@]}")
+MIN_DEFS=(-DUDFU_CONFIG=minboot_config.h -DMINBOOT_XFER=$XFER)
 MIN_SRC=(src/usbd.c src/usbd_desc.c src/dfu.c src/dfuse.c src/rt.c src/mem.c src/proto.c
          src/boot_flag.c src/boot_image.c src/boot_slots.c ports/template/dcd_template.c
          ports/cortex-m/jump.c ports/cortex-m/vectors.c bench/size/board_min.c)

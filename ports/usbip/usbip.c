@@ -269,12 +269,15 @@ static int reply_devlist(struct usbip_server *s, struct usbip_conn *c)
     s->ops->info(s->ctx, &info);
     n = info.num_interfaces <= USBIP_MAX_INTF ? info.num_interfaces : USBIP_MAX_INTF;
     info.num_interfaces = (uint8_t)n;
-    p = out_reserve(c, 12 + USBIP_DEV_REC_LEN + n * USBIP_INTF_REC_LEN);
+    p = out_reserve(c, 12 + (info.absent ? 0 : USBIP_DEV_REC_LEN + n * USBIP_INTF_REC_LEN));
     if (!p)
         return -1;
     put_op_hdr(p, USBIP_OP_REP_DEVLIST, USBIP_ST_OK);
-    usbip_put32(p + 8, 1);
-    put_dev_record(p + 12, &info, s->busid);
+    usbip_put32(p + 8, info.absent ? 0u : 1u);
+    if (info.absent)
+        n = 0;
+    else
+        put_dev_record(p + 12, &info, s->busid);
     p += 12 + USBIP_DEV_REC_LEN;
     for (i = 0; i < n; i++, p += USBIP_INTF_REC_LEN) {
         p[0] = info.intf[i].cls;
@@ -316,6 +319,10 @@ static int reply_import(struct usbip_server *s, struct usbip_conn *c, const uint
         return refuse_import(s, c, USBIP_ST_NODEV);
     if (s->session)
         return refuse_import(s, c, USBIP_ST_DEV_BUSY);
+    memset(&info, 0, sizeof(info));
+    s->ops->info(s->ctx, &info);
+    if (info.absent)
+        return refuse_import(s, c, USBIP_ST_NODEV);
     if (s->ops->attach && s->ops->attach(s->ctx) < 0)
         return refuse_import(s, c, USBIP_ST_DEV_ERR);
     memset(&info, 0, sizeof(info));

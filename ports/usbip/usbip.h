@@ -102,6 +102,7 @@ struct usbip_dev_info {
     struct {
         uint8_t cls, subclass, protocol;
     } intf[USBIP_MAX_INTF];
+    uint8_t absent; /* 1: nothing on the bus now (empty list, imports refused) */
 };
 
 /* One submitted URB. The server owns it; the device may keep the pointer

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "udfu_mem.h"
 
@@ -175,8 +176,20 @@ static int run_op(struct vdev *v)
     return err;
 }
 
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0) {
+    }
+}
+
 /* Starts an operation that takes ms: done now if instant, else PENDING and
- * finished by vdev_step() when the time is up. */
+ * finished by vdev_step() when the time is up. A build without asynchronous
+ * callbacks (UDFU_CFG_ASYNC 0) waits here instead, as such a bootloader
+ * waits for its flash: nothing on the bus is answered meanwhile. */
 static int start_op(struct vdev *v, uint8_t kind, uint32_t addr, uint32_t len,
                     const uint8_t *buf, uint32_t ms)
 {
@@ -184,8 +197,10 @@ static int start_op(struct vdev *v, uint8_t kind, uint32_t addr, uint32_t len,
     v->op.addr = addr;
     v->op.len = len;
     v->op.buf = buf;
-    if (ms == 0)
+    if (ms == 0 || !UDFU_CFG_ASYNC) {
+        sleep_ms(ms);
         return run_op(v);
+    }
     v->op.due = usbip_now_ms() + ms;
     return UDFU_ERR_PENDING;
 }
@@ -252,6 +267,7 @@ static void fl_leave(void *ctx, uint32_t addr)
     v->leave_addr = addr;
 }
 
+#if UDFU_CFG_USBD_RT
 /* The run-time DETACH reaches the bootloader as on parts that cannot
  * re-enumerate by themselves: the boot-request flag, then a reset. */
 static void rt_detach(void *ctx)
@@ -262,6 +278,7 @@ static void rt_detach(void *ctx)
     v->reboot = VDEV_RESET_DETACH;
     v->leave_addr = 0;
 }
+#endif
 
 /* ---- personalities -------------------------------------------------------------------- */
 
@@ -292,6 +309,7 @@ static void setup_classes(struct vdev *v)
     d->manifest = fl_manifest;
     d->leave = fl_leave;
 
+#if UDFU_CFG_USBD_RT
     memset(r, 0, sizeof(*r));
     r->context = v;
     r->interface = 0;
@@ -300,6 +318,9 @@ static void setup_classes(struct vdev *v)
     r->transfer_size = v->opt.transfer_size;
     r->bcd_dfu = udfu_dfu_bcd(d);
     r->detach = rt_detach;
+#else
+    (void)r;
+#endif
 }
 
 static uint16_t mode_pid(const struct vdev *v, enum vdev_mode m)
@@ -307,11 +328,21 @@ static uint16_t mode_pid(const struct vdev *v, enum vdev_mode m)
     return (uint16_t)(m == VDEV_DFU ? v->opt.pid + 1u : v->opt.pid);
 }
 
-/* Powers up a personality: fresh class and device core. */
+/* Powers up a personality: fresh class and device core. A build whose
+ * usbd serves DFU mode only has no run-time personality: the application
+ * "runs" without USB, and the device stays off the bus until a restart. */
 static void enter_mode(struct vdev *v, enum vdev_mode m)
 {
     struct udfu_usbd_cfg *u = &v->usbd_cfg;
+    int err = UDFU_ERR_INVAL; /* a personality this build cannot serve */
 
+    if (m == VDEV_RUNTIME && !UDFU_CFG_USBD_RT) {
+        v->mode = VDEV_APP_NO_USB;
+        printf("udfu-virtual: the application runs; this build serves DFU mode only "
+               "(UDFU_CFG_USBD_RT 0): off the bus until restarted\n");
+        fflush(stdout);
+        return;
+    }
     v->mode = m;
     memset(u, 0, sizeof(*u));
     u->context = &v->dcd;
@@ -325,18 +356,27 @@ static void enter_mode(struct vdev *v, enum vdev_mode m)
     u->self_powered = 1;
     u->ms_vendor_code = 0x20;
     if (m == VDEV_DFU) {
-        udfu_dfu_init(&v->dfu, &v->dfu_cfg);
+        err = udfu_dfu_init(&v->dfu, &v->dfu_cfg);
         u->product = "udfu virtual device (DFU mode)";
         u->dfu = &v->dfu;
     } else {
+#if UDFU_CFG_USBD_RT
         /* the application's own identity, as its descriptors would say */
-        udfu_rt_init(&v->rt, &v->rt_cfg);
+        err = udfu_rt_init(&v->rt, &v->rt_cfg);
         u->product = v->app_name[0] ? v->app_name : "udfu virtual device";
         u->bcd_device = (uint16_t)v->image.version;
         u->rt = &v->rt;
         u->rt_name = "udfu DFU run-time";
+#endif
     }
-    udfu_usbd_init(&v->usbd, u);
+    /* check_opts() has ruled out what this build cannot serve */
+    if (err == 0)
+        err = udfu_usbd_init(&v->usbd, u);
+    if (err < 0) {
+        fprintf(stderr, "udfu-virtual: the device core refused its config: %s\n",
+                udfu_strerror(err));
+        abort();
+    }
     usbip_dcd_init(&v->dcd, &v->srv, &v->usbd);
     printf("udfu-virtual: offering %04x:%04x (%s mode) as busid %s\n", u->vid, u->pid,
            m == VDEV_DFU ? "DFU" : "run-time", v->srv.busid);
@@ -386,6 +426,7 @@ static void dev_info(void *ctx, struct usbip_dev_info *info)
 
     snprintf(info->path, sizeof(info->path), "/sys/devices/platform/udfu-virtual/usb1/%s",
              v->srv.busid);
+    info->absent = v->mode == VDEV_APP_NO_USB;
     info->busnum = 1;
     info->devnum = 2;
     info->speed = USBIP_SPEED_FULL;
@@ -452,6 +493,15 @@ static int check_opts(struct vdev_opts *o)
         o->timing = 100;
     if (!o->serial)
         o->serial = DEFAULT_SERIAL;
+    /* what this build's class core speaks (udfu_opt.h) */
+    if ((!UDFU_CFG_PLAIN && o->alts != VDEV_ALTS_DFUSE) ||
+        (!UDFU_CFG_DFUSE && o->alts != VDEV_ALTS_PLAIN)) {
+        fprintf(stderr, "udfu-virtual: --alts %s needs %s DFU targets, which this build "
+                        "leaves out\n", o->alts == VDEV_ALTS_MIXED ? "mixed" :
+                        o->alts == VDEV_ALTS_PLAIN ? "plain" : "dfuse",
+                !UDFU_CFG_PLAIN ? "plain" : "DfuSe");
+        return -1;
+    }
     if (o->pid == 0xFFFFu) {
         fprintf(stderr, "udfu-virtual: --pid 0xFFFF leaves no PID for DFU mode\n");
         return -1;
@@ -542,9 +592,12 @@ static int wait_ms(const struct vdev *v, int max_wait_ms)
  * and the core learns the time. */
 static void tick(struct vdev *v)
 {
+#if UDFU_CFG_ASYNC
     if (v->op.kind && usbip_now_ms() >= v->op.due)
         udfu_dfu_complete(&v->dfu, run_op(v));
-    udfu_usbd_task(&v->usbd, clock_ms(v));
+#endif
+    if (v->mode != VDEV_APP_NO_USB)
+        udfu_usbd_task(&v->usbd, clock_ms(v));
 }
 
 static void run_timers(struct vdev *v)

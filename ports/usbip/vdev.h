@@ -39,7 +39,9 @@
 #define VDEV_MAX_REGIONS 16
 #define VDEV_NAME_LEN 64
 
-enum vdev_mode { VDEV_RUNTIME, VDEV_DFU };
+/* VDEV_APP_NO_USB: an image booted in a build whose usbd serves DFU mode
+ * only (UDFU_CFG_USBD_RT 0); the device is off the bus. */
+enum vdev_mode { VDEV_RUNTIME, VDEV_DFU, VDEV_APP_NO_USB };
 
 enum vdev_reset { VDEV_RESET_NONE, VDEV_RESET_LEAVE, VDEV_RESET_DETACH };
 

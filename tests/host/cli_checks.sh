@@ -1,4 +1,5 @@
-# Checks shared by test_cli.sh and test_cli_virtual.sh (sourced, not run).
+# Checks shared by test_cli.sh and the test_cli_virtual*.sh scripts (sourced,
+# not run).
 # The sourcing script sets UDFU and TMP, and may set VG (a command prefix,
 # e.g. valgrind) for every udfu run. Counts go to $checks and $fails.
 checks=0

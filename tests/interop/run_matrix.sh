@@ -36,7 +36,7 @@ case $BUILD in
     echo "run_matrix.sh: the build tree must not be under /run, /proc, /sys or /dev" >&2
     exit 1 ;;
 esac
-for b in ports/usbip/udfu-virtual host/udfu; do
+for b in ports/usbip/udfu-virtual ports/usbip/udfu-virtual-minimal host/udfu; do
     [ -x "$BUILD/$b" ] || echo "run_matrix.sh: $BUILD/$b is missing; its checks will fail" >&2
 done
 [ -x "$BUILD/ports/usbip/udfu-virtual" ] || exit 1

@@ -31,6 +31,7 @@ static struct fake {
     uint8_t last_out[64];
     uint32_t last_out_len;
     int bye;
+    int absent; /* report nothing on the bus */
 } dev;
 
 static void fake_info(void *ctx, struct usbip_dev_info *info)
@@ -49,6 +50,7 @@ static void fake_info(void *ctx, struct usbip_dev_info *info)
     info->intf[0].cls = 0xFE;
     info->intf[0].subclass = 0x01;
     info->intf[0].protocol = 0x02;
+    info->absent = (uint8_t)dev.absent;
 }
 
 static int fake_attach(void *ctx)
@@ -251,6 +253,41 @@ TEST(import_with_unknown_or_unterminated_busid_is_refused_with_nodev)
     CHECK_EQ(usbip_get32(rep + 4), USBIP_ST_NODEV);
     CHECK_EQ(dev.attaches, 0);
     CHECK(!usbip_server_attached(&srv));
+    usbip_server_close(&srv);
+}
+
+/* A device off the bus (its application runs without USB): an empty
+ * list, and an import is refused with NODEV without attaching; once it is
+ * back, both work again. */
+TEST(absent_device_lists_nothing_and_refuses_import_until_back)
+{
+    uint8_t req[USBIP_IMPORT_REQ_LEN], rep[512];
+    int id;
+
+    setup_server();
+    dev.absent = 1;
+    id = usbip_server_adopt(&srv, -1);
+    uc_op_req(req, USBIP_VERSION, USBIP_OP_REQ_DEVLIST);
+    CHECK_EQ(usbip_server_feed(&srv, id, req, 8), 0);
+    CHECK_EQ(take(id, rep, sizeof(rep)), 12);
+    CHECK_EQ(usbip_get16(rep + 2), USBIP_OP_REP_DEVLIST);
+    CHECK_EQ(usbip_get32(rep + 4), 0);
+    CHECK_EQ(usbip_get32(rep + 8), 0);
+
+    id = usbip_server_adopt(&srv, -1);
+    uc_import_req(req, "1-1");
+    CHECK_EQ(usbip_server_feed(&srv, id, req, sizeof(req)), 0);
+    CHECK_EQ(take(id, rep, sizeof(rep)), 8);
+    CHECK_EQ(usbip_get32(rep + 4), USBIP_ST_NODEV);
+    CHECK_EQ(dev.attaches, 0);
+    CHECK(!usbip_server_attached(&srv));
+
+    dev.absent = 0;
+    id = usbip_server_adopt(&srv, -1);
+    CHECK_EQ(usbip_server_feed(&srv, id, req, sizeof(req)), 0);
+    CHECK_EQ(take(id, rep, sizeof(rep)), USBIP_OP_HDR_LEN + USBIP_DEV_REC_LEN);
+    CHECK_EQ(usbip_get32(rep + 4), USBIP_ST_OK);
+    CHECK_EQ(dev.attaches, 1);
     usbip_server_close(&srv);
 }
 
@@ -805,6 +842,7 @@ TEST(loopback_listener_serves_devlist_refusal_and_session_concurrently)
 int main(void)
 {
     RUN(devlist_reply_carries_device_record_and_interfaces_then_closes);
+    RUN(absent_device_lists_nothing_and_refuses_import_until_back);
     RUN(import_with_our_busid_echoes_it_and_starts_a_session);
     RUN(import_with_unknown_or_unterminated_busid_is_refused_with_nodev);
     RUN(second_importer_is_refused_busy_and_first_session_keeps_working);

@@ -5,7 +5,13 @@
 # Needs: UDFU_BUILD (the build tree), UDFU_OUT (the writable share, set by
 # vm.sh), TMPDIR (a tmpfs, set by vm.sh).
 
-VDEV=$UDFU_BUILD/ports/usbip/udfu-virtual
+VDEV_FULL=$UDFU_BUILD/ports/usbip/udfu-virtual
+# The minimal bootloader's profile (bench/size/minboot_config.h): checks
+# whose name starts with minimal_ run against it (MINIMAL=1, set by
+# matrix.sh's c).
+VDEV_MIN=$UDFU_BUILD/ports/usbip/udfu-virtual-minimal
+VDEV=$VDEV_FULL
+MINIMAL=0
 UDFU=$UDFU_BUILD/host/udfu
 HERE_GUEST=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTOOL=$HERE_GUEST/tool.py
