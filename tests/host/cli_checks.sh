@@ -25,3 +25,23 @@ same() {
   checks=$((checks + 1))
   cmp -s "$1" "$2" || fail "$1 and $2 differ"
 }
+
+# The virtual device (test_cli_virtual*.sh). virtual_start BINARY ARGS...
+# starts a udfu-virtual build on a free port with its log in
+# $TMP/virtual.log (stopping the one running, if any) and points udfu at it
+# (UDFU_USBIP); the script ends if it does not start. virtual_stop stops it.
+VPID=
+virtual_stop() {
+  [ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
+  VPID=
+}
+virtual_start() {
+  local port
+  virtual_stop
+  "$@" --port 0 >"$TMP/virtual.log" 2>&1 &
+  VPID=$!
+  for _ in $(seq 100); do grep -q "listening on" "$TMP/virtual.log" && break; sleep 0.05; done
+  port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$TMP/virtual.log")
+  [ -n "$port" ] || { echo "$1 did not start: $(cat "$TMP/virtual.log")"; exit 1; }
+  export UDFU_USBIP="127.0.0.1:$port"
+}

@@ -15,23 +15,12 @@ VG=()
 [ "${4:-}" = valgrind ] && VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99)
 TMP=$(mktemp -d)
-VPID=
 
-cleanup() {
-  [ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# fail, expect, has, same
+# fail, expect, has, same; virtual_start, virtual_stop
 . "$(dirname "$0")/cli_checks.sh"
+trap 'virtual_stop; rm -rf "$TMP"' EXIT
 
-"$VIRTUAL" --port 0 --timing 5 --alts mixed --flash "$TMP/flash.img" >"$TMP/virtual.log" 2>&1 &
-VPID=$!
-for _ in $(seq 100); do grep -q "listening on" "$TMP/virtual.log" && break; sleep 0.05; done
-PORT=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$TMP/virtual.log")
-[ -n "$PORT" ] || { echo "udfu-virtual did not start: $(cat "$TMP/virtual.log")"; exit 1; }
-export UDFU_USBIP="127.0.0.1:$PORT"
+virtual_start "$VIRTUAL" --timing 5 --alts mixed --flash "$TMP/flash.img"
 
 SLOT=0x0800C000   # the boot layer's image slot
 LINK=0x0800C200   # slot + 512-byte header: where applications are linked

@@ -11,29 +11,14 @@
 set -u
 UDFU=$1
 VIRTUAL=$2
-VG=()
 TMP=$(mktemp -d)
-VPID=
 
-cleanup() {
-  [ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# fail, expect, has, same
+# fail, expect, has, same; virtual_start, virtual_stop
 . "$(dirname "$0")/cli_checks.sh"
+trap 'virtual_stop; rm -rf "$TMP"' EXIT
 
-# start: the device on $TMP/flash.img, timing 5% of the STM32F4 figures.
-start() {
-  [ -n "$VPID" ] && kill "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
-  "$VIRTUAL" --port 0 --timing 5 --flash "$TMP/flash.img" >"$TMP/virtual.log" 2>&1 &
-  VPID=$!
-  for _ in $(seq 100); do grep -q "listening on" "$TMP/virtual.log" && break; sleep 0.05; done
-  PORT=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$TMP/virtual.log")
-  [ -n "$PORT" ] || { echo "udfu-virtual-minimal did not start: $(cat "$TMP/virtual.log")"; exit 1; }
-  export UDFU_USBIP="127.0.0.1:$PORT"
-}
+# the device on $TMP/flash.img, timing 5% of the STM32F4 figures
+start() { virtual_start "$VIRTUAL" --timing 5 --flash "$TMP/flash.img"; }
 
 SLOT=0x0800C000
 LINK=0x0800C200
