@@ -217,10 +217,15 @@ static int append(struct udfu_boot *b, uint32_t w0, uint32_t a, uint32_t len)
     if (err)
         return err;
     err = rec_write(b, b->cfg->journal[b->active] + b->next, w0, a, len);
-    /* A failed write may have left part of the record: never reuse it. */
+    /* A failed write may have left part of the record: never reuse it.
+     * It may even have landed whole: count it against the ranks, so the
+     * area never holds more rank-giving records than b->top says (a rank
+     * past 0xFF would wrap on reload and demote the newest image). */
     b->next += b->rec;
     if (!err)
         apply(b, w0, a, len);
+    else if (UDFU_BOOT_MAX_SLOTS > 1 && b->top < 0xFF)
+        b->top++;
     return err;
 }
 
@@ -230,9 +235,15 @@ static int mark(struct udfu_boot *b, uint8_t type, uint8_t slot)
     return append(b, REC_W0(type, slot, 0, 0), 0, 0);
 }
 
+/* Offsets, not end addresses: an area that ends at 4 GiB does not wrap. */
 static int overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
 {
-    return a < b + bn && b < a + an;
+    return a >= b ? a - b < bn : b - a < an;
+}
+
+static int wraps(uint32_t a, uint32_t n)
+{
+    return a + n < a;
 }
 
 /* What init refuses: anything that could not be fail-safe, and what this
@@ -261,11 +272,12 @@ static int cfg_ok(const struct udfu_boot_cfg *c, uint32_t rec)
     /* a slot holds more than a header and does not wrap; no slot or
      * journal area overlaps another */
     uint32_t js = c->journal_size;
-    if (overlaps(c->journal[0], js, c->journal[1], js))
+    if (overlaps(c->journal[0], js, c->journal[1], js) || wraps(c->journal[0], js) ||
+        wraps(c->journal[1], js))
         return 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct udfu_boot_slot *s = &c->slots[i];
-        if (s->size <= hs || s->addr + s->size < s->addr ||
+        if (s->size <= hs || wraps(s->addr, s->size) ||
             overlaps(s->addr, s->size, c->journal[0], js) ||
             overlaps(s->addr, s->size, c->journal[1], js))
             return 0;
@@ -429,15 +441,28 @@ int udfu_boot_dirty(const struct udfu_boot *b)
     return b->opened != 0;
 }
 
+/* Whether any slot holds an image the journal vouches for. */
+static int any_committed(const struct udfu_boot *b)
+{
+    for (uint8_t i = 0; i < slots(b->cfg); i++) {
+        if (b->slot[i].state != UDFU_BOOT_EMPTY)
+            return 1;
+    }
+    return 0;
+}
+
 int udfu_boot_commit(struct udfu_boot *b)
 {
-    int s = udfu_boot_update_slot(b);
-    if (s < 0)
-        return s;
-    s = udfu_boot_ix(s);
-    const struct udfu_boot_slot_info *si = &b->slot[s];
-    if (!b->opened && si->state != UDFU_BOOT_EMPTY)
-        return 0;
+    /* Only what this session wrote is committed. An EMPTY slot that holds
+     * a whole image from earlier may be one the journal dropped on purpose
+     * (a rolled-back trial, a revert to factory, an older image whose
+     * update failed after its INVALIDATE): a bare leave must not bring it
+     * back. Without a write there is nothing to commit, and the boot
+     * decision after the leave picks among the committed images. */
+    if (!b->opened)
+        return any_committed(b) ? 0 : UDFU_ERR_FIRMWARE;
+    int s = b->opened - 1;
+    const struct udfu_boot_slot_info *si = &b->slot[udfu_boot_ix(s)];
     /* keeps the image's CRC and length in *si (the slot is EMPTY) */
     int err = udfu_boot_image_ok(b, (uint8_t)s, UDFU_BOOT_CHECK_COMMIT | UDFU_BOOT_CHECK_HOOKS);
     if (err && err != UDFU_ERR_CRC && err != UDFU_ERR_IO)

@@ -254,13 +254,18 @@ int udfu_boot_prog(struct udfu_boot *b, uint32_t addr, const uint8_t *buf, uint3
 /* 1 if the update slot was written in this session and not yet committed. */
 int udfu_boot_dirty(const struct udfu_boot *b);
 
-/* Verifies the update slot and, if the image is good, writes its COMMIT
- * record (PENDING if trial_boots, else CONFIRMED). Call it from the DFU
- * manifest() callback (udfu_dfu calls it after a plain download and for a
- * DfuSe leave; with a class core that skips it on leave, call it from
- * leave() if udfu_boot_dirty()). A slot already committed and not written since is
- * left alone (0). Returns 0, UDFU_ERR_FIRMWARE / UDFU_ERR_CRC (image
- * refused: the slot stays unbootable), or a flash error. */
+/* Verifies what this session wrote into the update slot and, if the image
+ * is good, writes its COMMIT record (PENDING if trial_boots, else
+ * CONFIRMED). Call it from the DFU manifest() callback (udfu_dfu calls it
+ * after a plain download and for a DfuSe leave; with a class core that
+ * skips it on leave, call it from leave() if udfu_boot_dirty()).
+ * Without a write since the last commit or reset (a bare `dfu-util -s
+ * :leave`) nothing is committed, not even a whole image an earlier session
+ * left uncommitted (it may be one the journal dropped: a rolled-back
+ * trial, a revert to factory): 0 if some slot holds a committed or factory
+ * image (the boot decision picks after the leave), UDFU_ERR_FIRMWARE if
+ * none does. Returns 0, UDFU_ERR_FIRMWARE / UDFU_ERR_CRC (image refused:
+ * the slot stays unbootable), or a flash error. */
 int udfu_boot_commit(struct udfu_boot *b);
 
 /* Checks the image in slot: header, payload CRC-32, load address, and what

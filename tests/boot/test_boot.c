@@ -244,12 +244,14 @@ TEST(commit_without_a_new_download_changes_nothing)
     dev_close(&d);
 }
 
-/* dfu-util -s :leave without a download: commit decides from the slot. */
-TEST(commit_in_a_later_session_takes_only_a_complete_image)
+/* dfu-util -s :leave without a download calls commit too: it commits only
+ * what this session wrote. A complete image left by a session that ended
+ * without its commit is not taken: the host downloads it again. */
+TEST(commit_takes_only_what_this_session_wrote)
 {
     dev_open(&d, LAYOUT_SINGLE, 0);
     dev_reboot(&d);
-    CHECK_EQ(udfu_boot_commit(&d.boot), UDFU_ERR_FIRMWARE); /* empty slot */
+    CHECK_EQ(udfu_boot_commit(&d.boot), UDFU_ERR_FIRMWARE); /* nothing anywhere */
     uint32_t n = dev_image(img, 1, DEV_SLOT0);
     for (uint32_t off = 0; off < n; off += DEV_CHUNK) {
         if (off % DEV_SECTOR == 0)
@@ -257,13 +259,17 @@ TEST(commit_in_a_later_session_takes_only_a_complete_image)
         if (off + DEV_CHUNK < n) /* the last block never arrived */
             udfu_boot_prog(&d.boot, DEV_SLOT0 + off, img + off, DEV_CHUNK);
     }
-    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
     CHECK_EQ(udfu_boot_commit(&d.boot), UDFU_ERR_CRC);
     CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
     uint32_t last = (n - 1) / DEV_CHUNK * DEV_CHUNK;
     CHECK_EQ(udfu_boot_prog(&d.boot, DEV_SLOT0 + last, img + last, n - last), 0);
-    dev_reboot(&d); /* the session that wrote it ended without a commit */
-    CHECK_EQ(udfu_boot_commit(&d.boot), 0);
+    dev_reboot(&d); /* the whole image is there, but its session ended */
+    uint32_t ops = d.nor.ops;
+    CHECK_EQ(udfu_boot_commit(&d.boot), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(d.nor.ops, ops);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    /* the download again: this session's commit takes it */
+    CHECK_EQ(dev_download(&d, 1, STYLE_PLAIN, 0), 0);
     CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_OLD);
     dev_close(&d);
 }
@@ -359,6 +365,44 @@ TEST(ab_new_image_that_never_confirms_is_rolled_back)
     dev_close(&d);
 }
 
+/* A bare leave (commit without a write) must not undo a rollback: the
+ * dropped image is still whole in its slot, yet gets no new trials. */
+TEST(ab_bare_commit_does_not_revive_a_rolled_back_trial)
+{
+    ab_with_old_confirmed();
+    dev_download(&d, 2, STYLE_PLAIN, 0);
+    for (int i = 0; i < DEV_TRIALS; i++)
+        CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_NEW);
+    CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_OLD);
+    dev_reboot(&d); /* DFU mode, then only a leave */
+    CHECK_EQ(udfu_boot_commit(&d.boot), 0); /* the confirmed image is still there */
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 1)->state, UDFU_BOOT_EMPTY);
+    for (int i = 0; i < DEV_TRIALS + 1; i++)
+        CHECK_EQ(dev_boot_and_run(&d, 0), BOOT_OLD);
+    dev_close(&d);
+}
+
+/* An update that failed right after its INVALIDATE leaves the older image
+ * whole in that slot: a bare leave must not bring it back over the newer
+ * confirmed one. */
+TEST(ab_bare_commit_does_not_revive_an_older_image_after_a_failed_update)
+{
+    ab_with_old_confirmed();                        /* v1 in slot 0 */
+    CHECK_EQ(dev_download(&d, 2, STYLE_PLAIN, 0), 0); /* v2 in slot 1 */
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    dev_reboot(&d);
+    d.nor.fail_at = 2; /* the INVALIDATE of slot 0 lands, its first erase fails */
+    CHECK(dev_download(&d, 3, STYLE_PLAIN, 0) < 0);
+    d.nor.fail_at = 0;
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    dev_reboot(&d);
+    CHECK_EQ(udfu_boot_commit(&d.boot), 0);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 0)->state, UDFU_BOOT_EMPTY);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    CHECK_EQ(dev_boot_and_run(&d, 1), BOOT_NEW);
+    dev_close(&d);
+}
+
 TEST(ab_fallback_slot_cannot_be_written)
 {
     uint8_t z[4] = {0};
@@ -442,6 +486,9 @@ TEST(factory_revert_command_invalidates_the_upgrade)
     CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_NEW);
     CHECK_EQ(udfu_boot_invalidate(&d.boot, 1), 0);
     CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_FACTORY);
+    /* a leave afterwards (no download) keeps the revert */
+    CHECK_EQ(udfu_boot_commit(&d.boot), 0);
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_FACTORY);
     dev_close(&d);
 }
 
@@ -521,54 +568,120 @@ TEST(journal_with_a_torn_record_keeps_the_records_around_it_single_slot)
     torn_record(LAYOUT_SINGLE);
 }
 
-/* Which confirmed image is the newer one survives any number of commits:
- * with areas of 1024 records the rank counter would wrap long before an
- * area fills, so the journal compacts first. */
-TEST(journal_keeps_the_newest_image_first_across_many_commits)
+/* A device with two slots and journal areas of 1024 records: the rank
+ * counter would wrap long before an area fills. Its prog() can be made to
+ * report a failure after writing everything (a failure with full effect,
+ * which the boot layer must allow for). */
+#if UDFU_CFG_BOOT_SLOTS >= 2 /* two slots (the bodies index slot 1) */
+static struct big {
+    struct udfu_nor nor;
+    struct udfu_boot_slot sl[2];
+    struct udfu_boot_cfg cfg;
+    struct udfu_boot b;
+    int land_and_fail; /* the next prog writes, then says it failed */
+} big;
+
+static int big_prog(void *ctx, uint32_t addr, const uint8_t *buf, uint32_t len)
 {
-#if UDFU_CFG_BOOT_SLOTS >= 2 /* two slots (the body indexes slot 1) */
+    int err = udfu_nor_prog_cb(&big.nor, addr, buf, len);
+    (void)ctx;
+    if (!err && big.land_and_fail) {
+        big.land_and_fail = 0;
+        return UDFU_ERR_PROG;
+    }
+    return err;
+}
+
+/* v1 in slot 0, v2 in slot 1; returns the image length (img holds v2). */
+static uint32_t big_open(void)
+{
     static const struct udfu_region map[] = {
         {DEV_SLOT0, DEV_SECTOR, 2 * DEV_SLOT_SIZE / DEV_SECTOR, UDFU_MEM_ALL, 10, 50},
         {0x08100000u, 0x4000u, 2, UDFU_MEM_ALL, 10, 50},
     };
     const struct udfu_nor_cfg nc = {map, 2, NULL};
-    struct udfu_nor nor;
-    struct udfu_boot_slot sl[2] = {{DEV_SLOT0, DEV_SLOT_SIZE, 0}, {DEV_SLOT1, DEV_SLOT_SIZE, 0}};
-    struct udfu_boot_cfg cfg;
-    struct udfu_boot b;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.context = &nor;
-    cfg.read = udfu_nor_read_cb;
-    cfg.erase = udfu_nor_erase_cb;
-    cfg.prog = udfu_nor_prog_cb;
-    cfg.slots = sl;
-    cfg.slot_count = 2;
-    cfg.journal[0] = 0x08100000u;
-    cfg.journal[1] = 0x08104000u;
-    cfg.journal_size = 0x4000u;
-    cfg.hdr_size = DEV_HDR;
-    CHECK_EQ(udfu_nor_open(&nor, &nc), 0);
-    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
-    for (uint32_t v = 1; v <= 2; v++) { /* v1 in slot 0, v2 in slot 1 */
-        int s = udfu_boot_update_slot(&b);
+    struct udfu_boot_cfg *c = &big.cfg;
+    uint32_t n = 0;
+    memset(&big, 0, sizeof(big));
+    big.sl[0].addr = DEV_SLOT0;
+    big.sl[1].addr = DEV_SLOT1;
+    big.sl[0].size = big.sl[1].size = DEV_SLOT_SIZE;
+    c->context = &big.nor;
+    c->read = udfu_nor_read_cb;
+    c->erase = udfu_nor_erase_cb;
+    c->prog = big_prog;
+    c->slots = big.sl;
+    c->slot_count = 2;
+    c->journal[0] = 0x08100000u;
+    c->journal[1] = 0x08104000u;
+    c->journal_size = 0x4000u;
+    c->hdr_size = DEV_HDR;
+    CHECK_EQ(udfu_nor_open(&big.nor, &nc), 0);
+    CHECK_EQ(udfu_boot_init(&big.b, c), 0);
+    for (uint32_t v = 1; v <= 2; v++) {
+        int s = udfu_boot_update_slot(&big.b);
         CHECK_EQ(s, (int)v - 1);
-        uint32_t n = dev_image(img, v, sl[s].addr);
-        memcpy(udfu_nor_mem(&nor, sl[s].addr), img, n);
-        CHECK_EQ(udfu_boot_commit(&b), 0);
+        n = dev_image(img, v, big.sl[s].addr);
+        CHECK_EQ(udfu_boot_prog(&big.b, big.sl[s].addr, img, n), 0);
+        CHECK_EQ(udfu_boot_commit(&big.b), 0);
     }
-    uint32_t seq0 = b.seq;
-    for (int i = 0; i < 300; i++) { /* slot 1 committed again and again */
-        CHECK_EQ(udfu_boot_invalidate(&b, 1), 0);
-        CHECK_EQ(udfu_boot_commit(&b), 0);
+    return n;
+}
+
+/* Slot 1 downloaded and committed again, count times (the same bytes: NOR
+ * takes them); with fail_first, the first COMMIT record lands but its
+ * write reports a failure, and the host's retry commits. */
+static void big_recommit(uint32_t n, int count, int fail_first)
+{
+    for (int i = 0; i < count; i++) {
+        CHECK_EQ(udfu_boot_invalidate(&big.b, 1), 0);
+        CHECK_EQ(udfu_boot_prog(&big.b, DEV_SLOT1, img, n), 0);
+        if (fail_first && i == 0) {
+            big.land_and_fail = 1;
+            CHECK_EQ(udfu_boot_commit(&big.b), UDFU_ERR_PROG);
+        }
+        CHECK_EQ(udfu_boot_commit(&big.b), 0);
     }
-    CHECK(b.seq > seq0); /* compacted before the area was full */
-    CHECK(b.seq < seq0 + 4);
-    CHECK_EQ(udfu_boot_init(&b, &cfg), 0);
-    CHECK_EQ(udfu_boot_select(&b), 1);
-    CHECK(udfu_boot_slot_info(&b, 1)->rank > udfu_boot_slot_info(&b, 0)->rank);
-    *udfu_nor_mem(&nor, DEV_SLOT1 + DEV_HDR + 100) ^= 1; /* newest damaged: the older one */
-    CHECK_EQ(udfu_boot_select(&b), 0);
-    udfu_nor_close(&nor);
+}
+
+/* After a reset: slot 1 (the newest) ranks first and boots; damaged, the
+ * older slot 0 does. */
+static void big_check_newest_first(void)
+{
+    CHECK_EQ(udfu_boot_init(&big.b, &big.cfg), 0);
+    CHECK_EQ(udfu_boot_select(&big.b), 1);
+    CHECK(udfu_boot_slot_info(&big.b, 1)->rank > udfu_boot_slot_info(&big.b, 0)->rank);
+    *udfu_nor_mem(&big.nor, DEV_SLOT1 + DEV_HDR + 100) ^= 1;
+    CHECK_EQ(udfu_boot_select(&big.b), 0);
+    udfu_nor_close(&big.nor);
+}
+#endif
+
+/* Which confirmed image is the newer one survives any number of commits:
+ * the journal compacts before the rank counter would wrap. */
+TEST(journal_keeps_the_newest_image_first_across_many_commits)
+{
+#if UDFU_CFG_BOOT_SLOTS >= 2
+    uint32_t n = big_open();
+    uint32_t seq0 = big.b.seq;
+    big_recommit(n, 300, 0);
+    CHECK(big.b.seq > seq0); /* compacted before the area was full */
+    CHECK(big.b.seq < seq0 + 4);
+    big_check_newest_first();
+#endif
+}
+
+/* A journal write that reports a failure may still have landed whole: it
+ * must count against the ranks, or the area holds one rank more than the
+ * counter knows and the newest image's rank wraps to 0 on reload. */
+TEST(journal_write_that_fails_but_lands_still_counts_against_the_ranks)
+{
+#if UDFU_CFG_BOOT_SLOTS >= 2
+    uint32_t n = big_open();
+    big_recommit(n, 1, 1);
+    while (big.b.top < 0xFF) /* the last commit before a compaction, then a reset */
+        big_recommit(n, 1, 0);
+    big_check_newest_first();
 #endif
 }
 
@@ -797,11 +910,13 @@ int main(void)
     RUN(image_replaced_behind_the_journals_back_is_not_booted);
     RUN(writes_outside_the_update_slot_are_refused_without_side_effect);
     RUN(commit_without_a_new_download_changes_nothing);
-    RUN(commit_in_a_later_session_takes_only_a_complete_image);
+    RUN(commit_takes_only_what_this_session_wrote);
     RUN(update_slot_bounds_are_exact_to_the_byte);
     RUN(image_length_must_fit_the_slot_and_not_be_empty);
     RUN_IF(HAS_AB, ab_new_image_is_tried_then_confirmed);
     RUN_IF(HAS_AB, ab_new_image_that_never_confirms_is_rolled_back);
+    RUN_IF(HAS_AB, ab_bare_commit_does_not_revive_a_rolled_back_trial);
+    RUN_IF(HAS_AB, ab_bare_commit_does_not_revive_an_older_image_after_a_failed_update);
     RUN_IF(HAS_AB, ab_fallback_slot_cannot_be_written);
     RUN_IF(HAS_AB, ab_image_linked_for_the_other_slot_is_refused);
     RUN_IF(HAS_AB, ab_damaged_newer_image_falls_back_to_older_confirmed);
@@ -817,6 +932,7 @@ int main(void)
     RUN_IF(HAS_AB, journal_programs_each_write_unit_once);
     RUN(journal_programs_each_write_unit_once_single_slot);
     RUN_IF(HAS_TWO_SLOTS, journal_keeps_the_newest_image_first_across_many_commits);
+    RUN_IF(HAS_TWO_SLOTS, journal_write_that_fails_but_lands_still_counts_against_the_ranks);
     RUN(sha256_test_vector);
     RUN_IF(UDFU_CFG_BOOT_HOOKS, sha256_image_is_checked_through_the_hooks);
     RUN_IF(UDFU_CFG_BOOT_HOOKS, need_sha256_refuses_images_without_one);
