@@ -118,19 +118,21 @@ int udfu_dfuse_next_target(struct udfu_dfuse_reader *r, struct udfu_dfuse_target
 int udfu_dfuse_next_element(struct udfu_dfuse_reader *r, struct udfu_dfuse_element *e)
 {
     const uint8_t *p;
-    uint32_t size;
+    uint32_t addr, size;
 
     if (r->elems_left == 0) /* dwTargetSize must be exactly its elements */
         return r->pos == r->target_end ? 0 : UDFU_ERR_FORMAT;
     if (r->target_end - r->pos < UDFU_DFUSE_ELEMENT_HDR_LEN)
         return UDFU_ERR_FORMAT;
     p = r->file + r->pos;
+    addr = udfu_get32(p);
     size = udfu_get32(p + 4);
     r->pos += UDFU_DFUSE_ELEMENT_HDR_LEN;
-    if (size > r->target_end - r->pos)
+    /* its data must be in the file, and its addresses below 4 GiB */
+    if (size > r->target_end - r->pos || (size && addr + (size - 1u) < addr))
         return UDFU_ERR_FORMAT;
     if (e) {
-        e->address = udfu_get32(p);
+        e->address = addr;
         e->size = size;
         e->data = p + UDFU_DFUSE_ELEMENT_HDR_LEN;
     }
@@ -196,7 +198,8 @@ int udfu_dfuse_element(struct udfu_dfuse_writer *w, uint32_t address, const uint
     uint8_t *p;
     int ret;
 
-    if (w->targets == 0 || (size && !data) || size > (uint32_t)INT_MAX)
+    if (w->targets == 0 || (size && !data) || size > (uint32_t)INT_MAX ||
+        (size && address + (size - 1u) < address)) /* past 4 GiB */
         return UDFU_ERR_INVAL;
     ret = dfuse_room(w, (size_t)UDFU_DFUSE_ELEMENT_HDR_LEN + size);
     if (ret < 0)

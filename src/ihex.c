@@ -2,9 +2,11 @@
  * ihex.c - Intel HEX reader, for packing .hex builds into DFU files.
  *
  * A record is ":LLAAAATT<data>CC"; the 8-bit sum of all its bytes, checksum
- * included, is zero. Data addresses are base + offset where the offset
- * wraps inside 64 KiB, as the Intel spec says for both segment (type 02,
- * base = value * 16) and linear (type 04, base = value << 16) addressing.
+ * included, is zero. Data addresses follow the Intel spec: with a segment
+ * base (type 02, value * 16; also the default, base 0) the offset wraps
+ * inside its 64 KiB, SBA + ((offset + index) mod 64K); with a linear base
+ * (type 04, value << 16) a record runs on into the next 64 KiB,
+ * (LBA + offset + index) mod 4G.
  */
 #include "udfu_file.h"
 #include "udfu_util.h"
@@ -59,34 +61,51 @@ static int ihex_record(const char *text, size_t len, size_t *pos, uint8_t *rec)
     return 0;
 }
 
-static int ihex_data(uint32_t base, const uint8_t *rec, udfu_ihex_cb cb, void *ctx)
+/* The base address in effect: type 02 or 04 set it. */
+struct ihex_base {
+    uint32_t addr;
+    int linear; /* 1: type 04 (runs on past 64 KiB), 0: segment */
+};
+
+/* A data record as one run, or two where its addresses wrap: at the end of
+ * its segment back to the segment base, or at 4 GiB back to 0. */
+static int ihex_data(const struct ihex_base *b, const uint8_t *rec, udfu_ihex_cb cb, void *ctx)
 {
-    uint32_t off = (uint32_t)rec[1] << 8 | rec[2];
-    uint32_t n = rec[0], first = udfu_min32(n, 0x10000u - off);
+    uint32_t off = (uint32_t)rec[1] << 8 | rec[2], n = rec[0];
+    uint32_t at = b->addr + off, first, wrap_to;
     int ret = 0;
 
-    if (cb && first)
-        ret = cb(ctx, base + off, rec + 4, first);
-    if (cb && ret >= 0 && n > first) /* the offset wrapped past 0xFFFF */
-        ret = cb(ctx, base, rec + 4 + first, n - first);
+    if (!cb || n == 0)
+        return 0;
+    if (b->linear) {
+        first = at + (n - 1) < at ? 0u - at : n; /* up to 4 GiB */
+        wrap_to = 0;
+    } else {
+        first = udfu_min32(n, 0x10000u - off);
+        wrap_to = b->addr;
+    }
+    ret = cb(ctx, at, rec + 4, first);
+    if (ret >= 0 && n > first)
+        ret = cb(ctx, wrap_to, rec + 4 + first, n - first);
     return ret < 0 ? ret : 0;
 }
 
 /* Applies one decoded record: 1 at the end-of-file record, 0, or < 0. */
-static int ihex_apply(uint32_t *base, const uint8_t *rec, udfu_ihex_cb cb, void *ctx)
+static int ihex_apply(struct ihex_base *base, const uint8_t *rec, udfu_ihex_cb cb, void *ctx)
 {
     uint32_t value = (uint32_t)rec[4] << 8 | rec[5];
 
     switch (rec[3]) {
     case 0x00:
-        return ihex_data(*base, rec, cb, ctx);
+        return ihex_data(base, rec, cb, ctx);
     case 0x01:
         return rec[0] == 0 ? 1 : UDFU_ERR_FORMAT;
     case 0x02:
     case 0x04:
         if (rec[0] != 2)
             return UDFU_ERR_FORMAT;
-        *base = rec[3] == 0x02 ? value << 4 : value << 16;
+        base->linear = rec[3] == 0x04;
+        base->addr = base->linear ? value << 16 : value << 4;
         return 0;
     case 0x03:
     case 0x05: /* start address: meaningless for a DFU download */
@@ -99,7 +118,7 @@ static int ihex_apply(uint32_t *base, const uint8_t *rec, udfu_ihex_cb cb, void 
 int udfu_ihex_parse(const char *text, size_t len, udfu_ihex_cb cb, void *ctx, int *line)
 {
     uint8_t rec[IHEX_MAX];
-    uint32_t base = 0;
+    struct ihex_base base = {0, 0};
     size_t pos = 0;
     int ln = 1, ret = 0;
 

@@ -70,7 +70,7 @@ static int hex_record(void *ctx, uint32_t addr, const uint8_t *data, uint32_t le
 {
     struct runs *rs = ctx;
     struct run *last = rs->n ? &rs->r[rs->n - 1] : NULL;
-    if (!last || last->addr + last->len != addr) {
+    if (!last || (uint64_t)last->addr + last->len != addr) { /* no run across 4 GiB */
         if (add_run(rs, addr) < 0)
             return UDFU_ERR_NOSPACE;
         last = &rs->r[rs->n - 1];
@@ -84,24 +84,34 @@ static int by_addr(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Sorted, adjacent runs merged; overlaps are an error (two inputs claim
- * the same byte). Returns 0 or the address of the first overlap + 1. */
-static uint64_t normalise(struct runs *rs)
+/* Sorted, adjacent runs merged. Errors: a run past 4 GiB, two inputs
+ * that claim the same byte, out of memory (the runs stay freeable). */
+static int normalise(struct cli *c, struct runs *rs)
 {
     int i, o = 0;
+    for (i = 0; i < rs->n; i++) {
+        if ((uint64_t)rs->r[i].addr + rs->r[i].len > 0x100000000u)
+            return cli_error(c, EXIT_FILE, "the input at 0x%08X (%zu bytes) runs past 4 GiB",
+                             (unsigned)rs->r[i].addr, rs->r[i].len);
+    }
     if (!rs->n)
         return 0;
     qsort(rs->r, (size_t)rs->n, sizeof *rs->r, by_addr);
     for (i = 1; i < rs->n; i++) {
         struct run *prev = &rs->r[o], *cur = &rs->r[i];
-        if ((uint64_t)prev->addr + prev->len > cur->addr)
-            return (uint64_t)cur->addr + 1;
+        if ((uint64_t)prev->addr + prev->len > cur->addr) {
+            return cli_error(c, EXIT_FILE, "the inputs overlap at 0x%08X: two of them write "
+                             "the same bytes", (unsigned)cur->addr);
+        }
         if ((uint64_t)prev->addr + prev->len == cur->addr) {
             if (append(prev, cur->data, cur->len) < 0)
-                return 0;
+                return cli_error(c, EXIT_FAIL, "out of memory");
             free(cur->data);
+            cur->data = NULL;
         } else {
             rs->r[++o] = *cur;
+            if (o != i)
+                cur->data = NULL; /* moved to r[o] */
         }
     }
     rs->n = o + 1;
@@ -344,7 +354,6 @@ static int pack(struct cli *c, struct runs *rs)
     struct udfu_boot_hdr h;
     uint8_t *out = NULL;
     size_t len = 0;
-    uint64_t overlap;
     memset(&h, 0, sizeof h);
     for (i = 0; i < c->nargs && !code; i++)
         code = load_input(c, c->args[i], rs, dfuse, &hex);
@@ -355,9 +364,8 @@ static int pack(struct cli *c, struct runs *rs)
                          "each an address (FILE@ADDRESS) to make a DfuSe file");
     if (code)
         return code;
-    if ((overlap = normalise(rs)) != 0)
-        return cli_error(c, EXIT_FILE, "the inputs overlap at 0x%08X: two of them write the "
-                         "same bytes", (unsigned)(overlap - 1));
+    if ((code = normalise(c, rs)) != 0)
+        return code;
     if (!rs->n)
         return cli_error(c, EXIT_FILE, "the inputs hold no data");
     if (c->boot_header && (code = add_boot_header(c, rs, &h)) != 0)

@@ -34,8 +34,14 @@ int cli_read_file(struct cli *c, const char *path, uint8_t **data, size_t *len)
             cap *= 2;
         }
     }
+    /* a read error is not the end of the file (a directory, an I/O error) */
+    int failed = ferror(f), err = errno;
     if (f != stdin)
         fclose(f);
+    if (buf && failed) {
+        free(buf);
+        return cli_error(c, EXIT_FILE, "cannot read %s: %s", path, strerror(err));
+    }
     if (!buf)
         return cli_error(c, EXIT_FAIL, "out of memory reading %s", path);
     if (n > MAX_FILE) {

@@ -94,8 +94,8 @@ int udfu_dfuse_open(struct udfu_dfuse_reader *r, const uint8_t *file, size_t len
  * more, < 0 malformed (sizes that overrun the file, element sizes that
  * disagree with dwTargetSize ...). t may be NULL. */
 int udfu_dfuse_next_target(struct udfu_dfuse_reader *r, struct udfu_dfuse_target *t);
-/* Next element of the current target: 1, 0 (none left), or < 0. e may be
- * NULL. */
+/* Next element of the current target: 1, 0 (none left), or < 0 (its data
+ * overruns the target, or its addresses run past 4 GiB). e may be NULL. */
 int udfu_dfuse_next_element(struct udfu_dfuse_reader *r, struct udfu_dfuse_element *e);
 
 /* Writer. Call begin, then per target target(), then per element element(),
@@ -116,8 +116,8 @@ int udfu_dfuse_begin(struct udfu_dfuse_writer *w, uint8_t *buf, size_t cap);
  * field with no terminating NUL, as the reader accepts; INVAL beyond,
  * and after 255 targets). */
 int udfu_dfuse_target(struct udfu_dfuse_writer *w, uint8_t alt, const char *name);
-/* INVAL before the first target. data (size bytes, NULL if 0) is copied
- * and must not overlap buf. */
+/* INVAL before the first target and for an element that runs past 4 GiB.
+ * data (size bytes, NULL if 0) is copied and must not overlap buf. */
 int udfu_dfuse_element(struct udfu_dfuse_writer *w, uint32_t address, const uint8_t *data,
                        uint32_t size);
 /* Returns the total file length or < 0. */
@@ -129,9 +129,12 @@ int udfu_dfuse_finish(struct udfu_dfuse_writer *w, const struct udfu_suffix *sx)
 typedef int (*udfu_ihex_cb)(void *ctx, uint32_t address, const uint8_t *data, uint32_t len);
 
 /* Parses Intel HEX text (record types 00, 01, 02, 04, 03/05 ignored),
- * checking every record checksum and length. Calls cb per data record (a
- * record whose 16-bit offset wraps past 0xFFFF is handed over as two runs,
- * the second at the base: Intel's rule). Blank lines and CR/LF are fine;
+ * checking every record checksum and length. Calls cb per data record, as
+ * Intel's rules place it: after a linear base (type 04) a record runs on
+ * into the next 64 KiB; with a segment base (type 02, or none) a record
+ * whose 16-bit offset passes 0xFFFF is handed over as two runs, the second
+ * at the segment base; a linear record that passes 4 GiB, as two runs, the
+ * second at 0. Blank lines and CR/LF are fine;
  * anything after the end-of-file record is ignored; its absence is an
  * error. cb may be NULL (validate only); a negative return stops parsing.
  * Returns 0, UDFU_ERR_FORMAT or the callback's error, with *line (if line

@@ -249,6 +249,17 @@ TEST(dfuse_element_size_overrunning_its_target_is_a_format_error)
     CHECK_EQ(open_mutated(e1 + 4, 36), UDFU_ERR_FORMAT);
 }
 
+TEST(dfuse_element_past_4_gib_is_a_format_error)
+{
+    size_t e0 = t0 + 274, e3 = t2 + 274 + 8;
+
+    CHECK_EQ(open_mutated(e0, 0xFFFFFF9Cu), 0); /* 100 bytes up to exactly 4 GiB */
+    CHECK_EQ(open_mutated(e0, 0xFFFFFF9Du), UDFU_ERR_FORMAT);
+    CHECK_EQ(open_mutated(e0, 0xFFFFFFFFu), UDFU_ERR_FORMAT);
+    CHECK_EQ(open_mutated(e3, 0xFFFFFFFCu), UDFU_ERR_FORMAT); /* 5 bytes */
+    CHECK_EQ(open_mutated(t2 + 274, 0xFFFFFFFFu), 0);         /* empty: nothing wraps */
+}
+
 TEST(dfuse_element_count_disagreeing_with_target_size_is_a_format_error)
 {
     CHECK_EQ(open_mutated(t0 + 270, 1), UDFU_ERR_FORMAT);
@@ -480,6 +491,8 @@ TEST(dfuse_writer_rejects_misuse)
     CHECK_EQ(udfu_dfuse_target(&w, 0, name), 0);
     CHECK_EQ(udfu_dfuse_element(&w, 0, NULL, 1), UDFU_ERR_INVAL);
     CHECK_EQ(udfu_dfuse_element(&w, 0, (const uint8_t *)"x", 0x80000000u), UDFU_ERR_INVAL);
+    CHECK_EQ(udfu_dfuse_element(&w, 0xFFFFFFFFu, (const uint8_t *)"xy", 2), UDFU_ERR_INVAL);
+    CHECK_EQ(udfu_dfuse_element(&w, 0xFFFFFFFFu, (const uint8_t *)"x", 1), 0);
     for (int i = 1; i < 255; i++)
         r |= udfu_dfuse_target(&w, (uint8_t)i, NULL);
     CHECK_EQ(r, 0);
@@ -524,6 +537,7 @@ int main(void)
     RUN(dfuse_target_size_overrunning_the_file_is_a_format_error);
     RUN(dfuse_target_size_disagreeing_with_its_elements_is_a_format_error);
     RUN(dfuse_element_size_overrunning_its_target_is_a_format_error);
+    RUN(dfuse_element_past_4_gib_is_a_format_error);
     RUN(dfuse_element_count_disagreeing_with_target_size_is_a_format_error);
     RUN(dfuse_btargets_lying_either_way_is_a_format_error);
     RUN(dfuse_image_size_mismatch_is_a_format_error);

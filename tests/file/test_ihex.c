@@ -66,21 +66,40 @@ TEST(ihex_extended_linear_and_segment_addresses_place_data)
     CHECK_EQ(runs[3].data[0], 0xA2);
 }
 
-TEST(ihex_linear_offset_wraps_inside_64k_and_tops_out_at_4g)
+/* Intel: linear addresses are (LBA + offset + index) mod 4G, so a record
+ * runs on into the next 64 KiB (only segment addresses wrap inside it). */
+TEST(ihex_linear_record_runs_into_the_next_64k_and_wraps_at_4g)
 {
-    CHECK_EQ(parse(":020000040001F9\n:02FFFF00556645\n:00000001FF\n", NULL), 0);
-    CHECK_EQ(nruns, 2);
-    CHECK_EQ(runs[0].addr, 0x1FFFFu);
-    CHECK_EQ(runs[0].data[0], 0x55);
-    CHECK_EQ(runs[1].addr, 0x10000u);
-    CHECK_EQ(runs[1].data[0], 0x66);
+    CHECK_EQ(parse(":020000040801F1\n:04FFFE00AABBCCDDF1\n:00000001FF\n", NULL), 0);
+    CHECK_EQ(nruns, 1);
+    CHECK_EQ(runs[0].addr, 0x0801FFFEu);
+    CHECK_EQ(runs[0].len, 4);
+    CHECK_MEM(runs[0].data, "\xAA\xBB\xCC\xDD", 4);
     CHECK_EQ(parse(":02000004FFFFFC\n:10FFF000000102030405060708090A0B0C0D0E0F89\n"
                    ":00000001FF\n",
                    NULL),
              0);
-    CHECK_EQ(nruns, 1);
+    CHECK_EQ(nruns, 1); /* up to exactly 4 GiB: one run */
     CHECK_EQ(runs[0].addr, 0xFFFFFFF0u);
     CHECK_EQ(runs[0].len, 16);
+    CHECK_EQ(parse(":02000004FFFFFC\n:02FFFF00556645\n:00000001FF\n", NULL), 0);
+    CHECK_EQ(nruns, 2); /* past 4 GiB: the rest at 0 */
+    CHECK_EQ(runs[0].addr, 0xFFFFFFFFu);
+    CHECK_EQ(runs[0].len, 1);
+    CHECK_EQ(runs[0].data[0], 0x55);
+    CHECK_EQ(runs[1].addr, 0u);
+    CHECK_EQ(runs[1].len, 1);
+    CHECK_EQ(runs[1].data[0], 0x66);
+}
+
+/* Without any base record the addresses are 16-bit: they wrap at 64 KiB. */
+TEST(ihex_without_a_base_record_wraps_at_64k)
+{
+    CHECK_EQ(parse(":02FFFF00556645\n:00000001FF\n", NULL), 0);
+    CHECK_EQ(nruns, 2);
+    CHECK_EQ(runs[0].addr, 0xFFFFu);
+    CHECK_EQ(runs[1].addr, 0u);
+    CHECK_EQ(runs[1].data[0], 0x66);
 }
 
 TEST(ihex_accepts_crlf_lowercase_blank_lines_and_ignores_text_after_eof)
@@ -175,7 +194,8 @@ TEST(ihex_every_truncation_is_rejected_without_overread)
 int main(void)
 {
     RUN(ihex_extended_linear_and_segment_addresses_place_data);
-    RUN(ihex_linear_offset_wraps_inside_64k_and_tops_out_at_4g);
+    RUN(ihex_linear_record_runs_into_the_next_64k_and_wraps_at_4g);
+    RUN(ihex_without_a_base_record_wraps_at_64k);
     RUN(ihex_accepts_crlf_lowercase_blank_lines_and_ignores_text_after_eof);
     RUN(ihex_bad_checksum_is_a_format_error_on_its_line);
     RUN(ihex_bad_hex_digit_is_a_format_error_on_its_line);

@@ -98,6 +98,17 @@ expect 0 info "$TMP/fw.dfu" --json
 checks=$((checks + 1))
 grep -q "boot_header" "$TMP/out" && fail "info --json shows a boot header in a file without one"
 expect 3 info "$TMP/missing.dfu"
+expect 3 info "$TMP"   # a read error is not an empty file
+has "$TMP/err" "cannot read"
+# nothing past 4 GiB, from a raw input or from a HEX record
+expect 3 pack "$TMP/fw.bin@0xFFFFFF00" -o "$TMP/x.dfu"
+has "$TMP/err" "runs past 4 GiB"
+expect 3 pack "$TMP/fw.bin@0xFFFFFF00" --raw -o "$TMP/x.bin"
+printf ':02000004FFFFFC\n:02FFFF00556645\n:00000001FF\n' >"$TMP/wrap.hex"
+expect 0 pack "$TMP/wrap.hex" -o "$TMP/x.dfu"   # Intel: the second byte goes to 0
+expect 0 info "$TMP/x.dfu"
+has "$TMP/out" "0x00000000-0x00000000, 1 bytes"
+has "$TMP/out" "0xFFFFFFFF-0xFFFFFFFF, 1 bytes"
 
 # info decodes the udfu boot header: in a DfuSe element, a raw image, a .dfu
 expect 0 pack "$TMP/fw.bin" --boot-header --image-version 7 --address 0x08004200 -o "$TMP/boot.dfu"
