@@ -35,7 +35,7 @@ enum {
 #define REC_MAX 32u               /* largest write_size */
 #define REC_WORDS (REC_MAX / 4)
 
-/* What rec_read() finds, besides read errors (< 0). */
+/* What rec_read() finds. */
 enum { REC_TORN = 0, REC_VALID = 1, REC_FREE = 2 };
 
 /* The number of slots: a constant when only one can exist, so the loops
@@ -45,14 +45,15 @@ static uint8_t slots(const struct udfu_boot_cfg *c)
     return UDFU_BOOT_MAX_SLOTS == 1 ? 1 : c->slot_count;
 }
 
-/* Reads the record at flash address at into w[0..REC_WORDS). */
+/* Reads the record at flash address at into w[0..REC_WORDS). A record
+ * that cannot be read is torn: on flash with ECC, a write cut short reads
+ * back as an error, not as bad data. */
 static int rec_read(struct udfu_boot *b, uint32_t at, uint32_t *w)
 {
     const struct udfu_boot_cfg *c = b->cfg;
     uint32_t all = 0xFFFFFFFFu;
-    int err = c->read(c->context, at, (uint8_t *)w, b->rec);
-    if (err)
-        return err;
+    if (c->read(c->context, at, (uint8_t *)w, b->rec))
+        return REC_TORN;
     for (uint8_t i = 0; i < b->rec / 4; i++)
         all &= w[i];
     if (all == 0xFFFFFFFFu)
@@ -139,7 +140,7 @@ static void apply(struct udfu_boot *b, uint32_t w0, uint32_t crc, uint32_t len)
  * newer valid header counts, replayed in full. Free records in the middle
  * (a write that failed without touching flash) are skipped; appends go
  * after the last used record. */
-static int journal_load(struct udfu_boot *b)
+static void journal_load(struct udfu_boot *b)
 {
     const struct udfu_boot_cfg *c = b->cfg;
     uint32_t w[REC_WORDS];
@@ -153,8 +154,6 @@ static int journal_load(struct udfu_boot *b)
     b->top = 0;
     for (uint8_t area = 0; area < 2; area++) {
         int got = rec_read(b, c->journal[area], w);
-        if (got < 0)
-            return got;
         if (got == REC_VALID && (uint8_t)w[0] == REC_HEADER && w[2] == JOURNAL_MAGIC &&
             (b->active == UDFU_BOOT_NONE || (int32_t)(w[1] - b->seq) > 0)) {
             b->active = area;
@@ -163,18 +162,15 @@ static int journal_load(struct udfu_boot *b)
     }
     b->next = b->rec;
     if (b->active == UDFU_BOOT_NONE)
-        return 0; /* fresh or both unreadable: nothing committed */
+        return; /* fresh or both unreadable: nothing committed */
     uint32_t base = c->journal[b->active];
     for (uint32_t off = b->rec; off + b->rec <= c->journal_size; off += b->rec) {
         int got = rec_read(b, base + off, w);
-        if (got < 0)
-            return got;
         if (got != REC_FREE)
             b->next = off + b->rec;
         if (got == REC_VALID)
             apply(b, w[0], w[1], w[2]);
     }
-    return 0;
 }
 
 /* Moves the state into the other area: a COMMIT per ranked slot, lowest
@@ -205,7 +201,9 @@ static int compact(struct udfu_boot *b)
     if (!err)
         err = rec_write(b, to, REC_W0(REC_HEADER, UDFU_BOOT_NONE, 0, 0), b->seq + 1,
                         JOURNAL_MAGIC);
-    return err ? err : journal_load(b); /* RAM state == what a reboot would read */
+    if (!err)
+        journal_load(b); /* RAM state == what a reboot would read */
+    return err;
 }
 
 static int append(struct udfu_boot *b, uint32_t w0, uint32_t a, uint32_t len)
@@ -300,7 +298,8 @@ int udfu_boot_init(struct udfu_boot *b, const struct udfu_boot_cfg *cfg)
         return UDFU_ERR_INVAL;
     b->cfg = cfg;
     b->rec = (uint8_t)rec;
-    return journal_load(b);
+    journal_load(b);
+    return 0;
 }
 
 uint32_t udfu_boot_app_addr(const struct udfu_boot *b, uint8_t slot)

@@ -219,9 +219,11 @@ struct udfu_boot {
 
 /* Checks cfg (asserts) and reads the journal. Writes nothing, so the
  * application may call it too (before udfu_boot_confirm()). cfg must
- * outlive the instance. 0, UDFU_ERR_INVAL (bad cfg, or one that needs
- * what udfu_opt.h compiled out: more than UDFU_CFG_BOOT_SLOTS slots, trial
- * boots, hooks), or a read error. */
+ * outlive the instance. A journal record that cannot be read counts as
+ * torn (skipped, never reused): on flash with ECC that is how a cut write
+ * reads back. 0 or UDFU_ERR_INVAL (bad cfg, or one that needs what
+ * udfu_opt.h compiled out: more than UDFU_CFG_BOOT_SLOTS slots, trial
+ * boots, hooks). */
 int udfu_boot_init(struct udfu_boot *b, const struct udfu_boot_cfg *cfg);
 
 /* The bootloader's decision at reset. Returns the slot to boot (>= 0), or

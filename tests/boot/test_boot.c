@@ -558,6 +558,39 @@ static void torn_record(enum layout layout)
     dev_close(&d);
 }
 
+/* On flash with ECC a torn record reads back as an error: it counts as
+ * torn (skipped, not reused), and init still succeeds. */
+static uint32_t unreadable_at;
+static int read_but_one(void *ctx, uint32_t addr, uint8_t *buf, uint32_t len)
+{
+    if (unreadable_at - addr < len)
+        return UDFU_ERR_IO;
+    return udfu_nor_read_cb(ctx, addr, buf, len);
+}
+
+TEST(journal_record_that_cannot_be_read_counts_as_torn)
+{
+    dev_open(&d, LAYOUT_SINGLE, 0);
+    d.cfg.read = read_but_one;
+    unreadable_at = 0;
+    dev_reboot(&d);
+    CHECK_EQ(dev_download(&d, 1, STYLE_PLAIN, 0), 0);
+    uint32_t commit_at = d.cfg.journal[d.boot.active] + d.boot.next - d.boot.rec;
+    unreadable_at = commit_at; /* the COMMIT of v1 */
+    CHECK_EQ(udfu_boot_init(&d.boot, &d.cfg), 0);
+    CHECK_EQ(udfu_boot_slot_info(&d.boot, 0)->state, UDFU_BOOT_EMPTY);
+    CHECK_EQ(d.boot.next, commit_at + d.boot.rec - d.cfg.journal[d.boot.active]);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE);
+    CHECK_EQ(dev_download(&d, 1, STYLE_PLAIN, 1), 0); /* appended after it */
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_OLD);
+    unreadable_at = d.cfg.journal[d.boot.active]; /* the active area's header */
+    CHECK_EQ(udfu_boot_init(&d.boot, &d.cfg), 0);
+    CHECK_EQ(dev_reboot(&d), UDFU_ERR_FIRMWARE); /* no area counts: nothing committed */
+    unreadable_at = 0;
+    CHECK_EQ(dev_classify(&d, dev_reboot(&d)), BOOT_OLD);
+    dev_close(&d);
+}
+
 TEST(journal_with_a_torn_record_keeps_the_records_around_it)
 {
     torn_record(LAYOUT_AB);
@@ -927,6 +960,7 @@ int main(void)
     RUN_IF(HAS_FACTORY && UDFU_CFG_BOOT_TRIAL, factory_with_trials_falls_back_to_factory);
     RUN_IF(HAS_AB, journal_survives_many_compactions);
     RUN(journal_survives_many_compactions_single_slot);
+    RUN(journal_record_that_cannot_be_read_counts_as_torn);
     RUN_IF(HAS_AB, journal_with_a_torn_record_keeps_the_records_around_it);
     RUN(journal_with_a_torn_record_keeps_the_records_around_it_single_slot);
     RUN_IF(HAS_AB, journal_programs_each_write_unit_once);
