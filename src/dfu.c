@@ -483,7 +483,11 @@ static int plain_upload(struct udfu_dfu *d, const struct udfu_setup *req, uint8_
         return UDFU_ERR_STALL;
     }
     d->offset += n;
-    d->state = n < req->wLength ? UDFU_DFU_IDLE : UDFU_UPLOAD_IDLE;
+    d->state = UDFU_UPLOAD_IDLE;
+    if (n < req->wLength) { /* the end: dfuIDLE, where a new image starts at 0 */
+        d->state = UDFU_DFU_IDLE;
+        restart_image(d);
+    }
     *data = d->cfg->buffer;
     return (int)n;
 }
@@ -590,12 +594,14 @@ int udfu_dfu_set_alt(struct udfu_dfu *d, uint8_t alt)
     if (alt >= d->cfg->target_count)
         return UDFU_ERR_INVAL;
     if (alt != d->alt) {
-        select_alt(d, alt);
-        /* The image is committed and the device only waits for a reset:
-         * a host that reset the port itself (vhci-hcd never forwards it)
-         * re-selects the alt setting, which must not cancel the leave. */
-        if (d->state == UDFU_MANIFEST_WAIT_RESET)
+        /* The device is leaving (it waits for a reset, or a leave is armed:
+         * a DfuSe leave, or a reset came while its check ran). A host that
+         * re-enumerates meanwhile (SET_CONFIGURATION selects alt 0, Linux
+         * then restores its alt; vhci-hcd never forwards a port reset)
+         * must not cancel it, nor move the DfuSe leave address. */
+        if (d->state == UDFU_MANIFEST_WAIT_RESET || (d->flags & F_LEAVE))
             return 0;
+        select_alt(d, alt);
         udfu_dfu_cancel(d);
         d->flags &= (uint8_t)~(F_LEAVE | F_DFUSE_LEAVE | F_MANIFESTED);
         if (d->state != UDFU_DFU_ERROR)

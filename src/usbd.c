@@ -109,7 +109,7 @@ int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
     else if (ok)
         ok = cfg->rt && !cfg->dfu && cfg->rt->cfg && cfg->rt->cfg->interface == USBD_IFNUM;
     /* Every descriptor offered must fit where it is written. */
-    ok = ok && (!UDFU_CFG_MSOS20 || udfu_usbd_msos2_len(cfg) <= usbd_scratch_size(cfg));
+    ok = ok && (!UDFU_CFG_MSOS20 || udfu_usbd_msos_room(cfg) <= usbd_scratch_size(cfg));
     UDFU_ASSERT(ok);
     if (!ok)
         return UDFU_ERR_INVAL;

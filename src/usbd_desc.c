@@ -238,6 +238,12 @@ unsigned udfu_usbd_msos2_len(const struct udfu_usbd_cfg *cfg)
                       2 * (strlen(cfg->ms_guid) + 2));
 }
 
+unsigned udfu_usbd_msos_room(const struct udfu_usbd_cfg *cfg)
+{
+    unsigned n = udfu_usbd_msos2_len(cfg);
+    return n && n < BOS_LEN ? BOS_LEN : n;
+}
+
 int udfu_usbd_bos_desc(const struct udfu_usbd_cfg *cfg, uint8_t *buf, uint16_t size)
 {
     if (!msos20_on(cfg))

@@ -19,5 +19,7 @@
 
 /* Length of the MS OS 2.0 descriptor set cfg describes; 0 if none. */
 unsigned udfu_usbd_msos2_len(const struct udfu_usbd_cfg *cfg);
+/* Room the larger of the BOS and that set needs; 0 if neither is offered. */
+unsigned udfu_usbd_msos_room(const struct udfu_usbd_cfg *cfg);
 
 #endif /* UDFU_USBD_INT_H */

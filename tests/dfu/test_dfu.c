@@ -216,6 +216,20 @@ TEST(plain_upload_ends_with_short_block_or_empty_reply)
     CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_DFU_IDLE);
 }
 
+/* dfu-util -U, then -D on a plain target: the upload ended in dfuIDLE,
+ * from where a download is a new image at the target's start (A.2.3). */
+TEST(download_after_a_finished_upload_starts_at_the_target_start)
+{
+    static uint8_t out[FX_FLASH_SIZE], img[3000];
+    fx_init(&F, CAN | UDFU_ATTR_MANIFEST_TOLERANT);
+    udfu_dfu_set_alt(&F.dfu, 1);
+    CHECK_EQ(plain_upload(&F, out, 1000), FX_FLASH_SIZE - 16384);
+    CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_DFU_IDLE);
+    pattern(img, sizeof img, 5);
+    CHECK_EQ(plain_download(&F, img, sizeof img), 0);
+    CHECK_MEM(F.flash + (APP - FX_FLASH_BASE), img, sizeof img);
+}
+
 TEST(upload_refused_without_can_upload)
 {
     fx_init(&F, UDFU_ATTR_CAN_DNLOAD);
@@ -423,6 +437,7 @@ int main(void)
     RUN_IF(UDFU_CFG_PLAIN, download_past_end_of_target_is_refused_before_any_erase);
     RUN_IF(UDFU_CFG_PLAIN, plain_download_wraps_block_number_without_harm);
     RUN_IF(UDFU_CFG_PLAIN, plain_upload_ends_with_short_block_or_empty_reply);
+    RUN_IF(UDFU_CFG_PLAIN, download_after_a_finished_upload_starts_at_the_target_start);
     RUN_IF(UDFU_CFG_PLAIN, upload_refused_without_can_upload);
     RUN_IF(UDFU_CFG_PLAIN, not_tolerant_waits_for_reset_then_leaves_by_itself);
     RUN_IF(UDFU_CFG_PLAIN, wait_reset_timeout_starts_when_the_announced_poll_ends);

@@ -304,6 +304,35 @@ TEST(leave_without_status_ack_still_happens_after_timeout)
     CHECK_EQ(F.leaves, 1);
 }
 
+/* A DfuSe leave on alt 1 whose check is still running when the host
+ * resets the port: the host re-enumerates (SET_CONFIGURATION selects alt 0,
+ * Linux then restores alt 1). That must not cancel the leave, nor move its
+ * address. */
+static const struct udfu_region bank_a[] = {{0x08000000u, 16384u, 4u, UDFU_MEM_ALL, 5, 100}};
+static const struct udfu_region bank_b[] = {{0x08100000u, 16384u, 2u, UDFU_MEM_ALL, 5, 100}};
+static const struct udfu_target two_banks[2] = {{"Bank A", bank_a, 1, 1},
+                                                {"Bank B", bank_b, 1, 1}};
+
+TEST(leave_survives_the_reenumeration_after_a_reset_during_its_check)
+{
+    fx_setup(&F, two_banks, 2, CAN, FX_XFER);
+    F.async = 1;
+    F.cfg.manifest_ms = 300;
+    fx_start(&F);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, 1), 0);
+    CHECK_EQ(fx_set_address(&F, 0x08100400u), UDFU_DNLOAD_IDLE);
+    CHECK_EQ(fx_req(&F, 0x21, UDFU_REQ_DNLOAD, 2, 0, NULL), 0);
+    CHECK_EQ(fx_status(&F, NULL, NULL), UDFU_MANIFEST);
+    fx_pump(&F);
+    CHECK_EQ(F.manifests, 1); /* the check runs */
+    udfu_dfu_reset(&F.dfu);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, 0), 0);
+    CHECK_EQ(udfu_dfu_set_alt(&F.dfu, 1), 0);
+    fx_sleep(&F, 2000);
+    CHECK_EQ(F.leaves, 1);
+    CHECK_EQ(F.leave_addr, 0x08100400u);
+}
+
 TEST(leave_refused_when_check_fails)
 {
     fx_init(&F, CAN);
@@ -334,6 +363,7 @@ int main(void)
     RUN(unknown_command_or_wrong_length_stalls);
     RUN(leave_jumps_to_pointer_without_further_traffic);
     RUN(leave_without_status_ack_still_happens_after_timeout);
+    RUN_IF(UDFU_CFG_ASYNC, leave_survives_the_reenumeration_after_a_reset_during_its_check);
     RUN(leave_refused_when_check_fails);
     return test_summary();
 }

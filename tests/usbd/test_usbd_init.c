@@ -174,6 +174,23 @@ TEST(msos20_set_must_fit_the_buffer)
     CHECK_EQ(init_with(&fx.ucfg), 0);
 }
 
+/* The BOS is offered with the set and must fit as well: without a GUID
+ * the set (30 bytes) is shorter than the BOS (33). Only a borrowed buffer
+ * can be that small. */
+TEST(bos_must_fit_the_borrowed_buffer_too)
+{
+    fx_dfu(&fx, fx_plain_targets, 1);
+    fx.ucfg.ms_vendor_code = 0x42;
+    fx.ucfg.ms_guid = NULL;
+    fx.dcfg.transfer_size = 32;
+    CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
+    fx.dcfg.transfer_size = 33;
+    CHECK_EQ(init_with(&fx.ucfg), 0);
+    fx.ucfg.ms_vendor_code = 0; /* no BOS: 32 bytes will do */
+    fx.dcfg.transfer_size = 32;
+    CHECK_EQ(init_with(&fx.ucfg), 0);
+}
+
 /* Static RAM: a bootloader's usbd is the config pointer, four bytes of
  * state (the SETUP is not kept) and the scratch buffer, if it has one. */
 TEST(instance_state_is_four_bytes_beside_config_and_buffer)
@@ -201,6 +218,7 @@ int main(void)
     RUN_IF(UDFU_CFG_USBD_RT, runtime_interface_must_be_zero);
     RUN_IF(UDFU_CFG_USBD_DFU, config_descriptor_must_fit_the_buffer);
     RUN_IF(UDFU_CFG_USBD_DFU && UDFU_CFG_MSOS20, msos20_set_must_fit_the_buffer);
+    RUN_IF(!UDFU_CFG_USBD_BUF && UDFU_CFG_MSOS20, bos_must_fit_the_borrowed_buffer_too);
     RUN(instance_state_is_four_bytes_beside_config_and_buffer);
     return test_summary();
 }
