@@ -96,6 +96,32 @@ static int usbd_alts_fit(unsigned alts, unsigned size)
     return alts - 1u < 252u && 9u * alts + 9u + UDFU_FUNC_DESC_LEN <= size;
 }
 
+/* A DfuSe layout string is never cut short (the host would read a wrong
+ * map): each must fit where it is written. At init the class buffer is
+ * free, so a borrowed one can be tried out too. */
+static int usbd_layouts_fit(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
+{
+#if UDFU_CFG_DFUSE
+    const struct udfu_dfu_cfg *d = cfg->dfu->cfg;
+#if UDFU_CFG_USBD_BUF
+    uint8_t *buf = u->buf;
+#else
+    uint8_t *buf = d->buffer;
+    (void)u;
+#endif
+    for (uint8_t i = 0; i < d->target_count; i++) {
+        if (!buf || (d->targets[i].dfuse &&
+             udfu_usbd_string_desc(cfg, (uint8_t)(UDFU_USBD_STR_INTERFACE + i), buf,
+                                   usbd_scratch_size(cfg)) < 0))
+            return 0;
+    }
+#else
+    (void)u;
+    (void)cfg;
+#endif
+    return 1;
+}
+
 int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
 {
     const struct udfu_dcd *dcd = cfg ? cfg->dcd : NULL;
@@ -105,7 +131,8 @@ int udfu_usbd_init(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
     /* Exactly one class, of a mode the build has, on interface 0. */
     if (ok && USBD_IS_DFU(cfg))
         ok = cfg->dfu && !cfg->rt && cfg->dfu->cfg && cfg->dfu->cfg->interface == USBD_IFNUM &&
-             usbd_alts_fit(cfg->dfu->cfg->target_count, usbd_scratch_size(cfg));
+             usbd_alts_fit(cfg->dfu->cfg->target_count, usbd_scratch_size(cfg)) &&
+             usbd_layouts_fit(u, cfg);
     else if (ok)
         ok = cfg->rt && !cfg->dfu && cfg->rt->cfg && cfg->rt->cfg->interface == USBD_IFNUM;
     /* Every descriptor offered must fit where it is written. */

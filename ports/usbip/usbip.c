@@ -669,6 +669,16 @@ static void conn_read(struct usbip_server *s, struct usbip_conn *c)
             return;
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0 && out_pending(c)) {
+            /* Half-closed (shutdown(SHUT_WR)), as a client that sent its
+             * last request may do: it still reads. The session ends; what
+             * is queued is delivered, then the connection closes. */
+            LOG(s, 1, "client %d sent its last request\n", conn_id(s, c));
+            session_end(s, c);
+            c->eof = 1;
+            conn_finish(c);
+            return;
+        }
         if (n <= 0) {
             if (c->phase != USBIP_CONN_CLOSING)
                 LOG(s, 1, "client %d closed the connection\n", conn_id(s, c));
@@ -705,6 +715,8 @@ static void conn_write(struct usbip_server *s, struct usbip_conn *c)
         c->shut = 1;
         c->deadline = usbip_now_ms() + USBIP_LINGER_MS;
     }
+    if (c->shut && c->eof) /* both directions done */
+        conn_close(s, c);
 }
 
 static void accept_clients(struct usbip_server *s)
@@ -779,7 +791,7 @@ int usbip_server_step(struct usbip_server *s, int timeout_ms)
             continue;
         pfd[n].fd = c->fd;
         pfd[n].events = (short)((out_pending(c) ? POLLOUT : 0) |
-                                (out_pending(c) > OUT_BACKLOG ? 0 : POLLIN));
+                                (out_pending(c) > OUT_BACKLOG || c->eof ? 0 : POLLIN));
         who[n++] = i;
     }
     r = poll(pfd, (nfds_t)n, clamp_timeout(s, timeout_ms, usbip_now_ms()));

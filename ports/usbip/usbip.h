@@ -161,6 +161,7 @@ struct usbip_conn {
     int fd;                  /* -1: an in-memory connection (tests, fuzzing) */
     uint8_t phase;           /* enum usbip_phase */
     uint8_t shut;            /* SHUT_WR done */
+    uint8_t eof;             /* the client sent no more (it may still read) */
     uint64_t deadline;       /* op timeout or linger end (ms, monotonic) */
     uint8_t *in;             /* USBIP_HDR_LEN + USBIP_MAX_URB_LEN bytes */
     size_t in_len;

@@ -127,8 +127,9 @@ static void run(struct usbip_dcd *d)
     d->running = outer;
 }
 
-/* A data stage longer than the setup asks for, or in the other direction,
- * is not a transfer any controller could carry: stall it. */
+/* A data stage longer than the setup asks for, or in the other direction
+ * (even an empty one: the request would run and its reply be lost), is not
+ * a transfer any controller could carry: stall it, with no side effect. */
 static int urb_matches_setup(const struct usbip_urb *u)
 {
     uint16_t wlength = (uint16_t)(u->setup[6] | (u->setup[7] << 8));
@@ -136,7 +137,7 @@ static int urb_matches_setup(const struct usbip_urb *u)
 
     if (u->len > wlength)
         return 0;
-    return wlength == 0 || u->len == 0 || dir == u->dir;
+    return wlength == 0 || dir == u->dir;
 }
 
 void usbip_dcd_submit(struct usbip_dcd *d, struct usbip_urb *u)

@@ -104,6 +104,24 @@ static void scale_timing(struct vdev *v, int pct)
     }
 }
 
+/* The DfuSe layout string is a string descriptor: at most 126 characters,
+ * and no more than usbd has room for (its own buffer, or wTransferSize when
+ * it borrows the DFU buffer). usbd refuses a longer one; say why here. */
+static int layout_too_long(const struct vdev *v)
+{
+    char buf[256];
+    unsigned room = UDFU_CFG_USBD_BUF ? UDFU_CFG_USBD_BUF : v->opt.transfer_size;
+    unsigned cap = ((room < 254 ? room : 254) - 2u) / 2u;
+    int n = udfu_mem_layout(&v->whole, buf, sizeof(buf));
+
+    if (n >= 0 && (unsigned)n <= cap)
+        return 0;
+    fprintf(stderr, "udfu-virtual: --layout: the DfuSe layout string would be %s%d characters; "
+                    "a string descriptor here holds %u\n", n < 0 ? "over " : "",
+            n < 0 ? (int)sizeof(buf) - 1 : n, cap);
+    return 1;
+}
+
 /* The alt settings: DfuSe over the whole map, and/or plain DFU 1.1 over
  * the image slot, which starts at the first writable region. */
 static int build_map(struct vdev *v)
@@ -138,6 +156,8 @@ static int build_map(struct vdev *v)
     v->app.region_count = (uint8_t)(v->map_count - i);
     v->app.dfuse = 0;
     v->target_count = 0;
+    if (v->opt.alts != VDEV_ALTS_PLAIN && layout_too_long(v))
+        return -1;
     if (v->opt.alts != VDEV_ALTS_PLAIN)
         v->targets[v->target_count++] = v->whole;
     if (v->opt.alts != VDEV_ALTS_DFUSE)

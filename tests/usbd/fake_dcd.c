@@ -143,7 +143,7 @@ static void fx_detach(void *ctx)
     fx->detached++;
 }
 
-static uint8_t fx_buffer[64];
+static uint8_t fx_buffer[256]; /* wTransferSize; a borrowed buffer holds any layout string */
 
 static void fx_common(struct fixture *fx)
 {

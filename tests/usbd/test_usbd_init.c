@@ -21,12 +21,14 @@ static int init_with(const struct udfu_usbd_cfg *cfg)
  * this works whichever modes the build has. */
 static void bare(void)
 {
+    static uint8_t xfer[256]; /* the buffer usbd may borrow (UDFU_CFG_USBD_BUF 0) */
     memset(&fx, 0, sizeof fx);
     fx.ucfg.context = &fx.dcd;
     fx.ucfg.dcd = &fake_dcd_ops;
     fx.dcfg.targets = fx_plain_targets;
     fx.dcfg.target_count = 2;
-    fx.dcfg.transfer_size = 64; /* the buffer usbd may borrow (UDFU_CFG_USBD_BUF 0) */
+    fx.dcfg.buffer = xfer;
+    fx.dcfg.transfer_size = sizeof xfer;
     fx.dfu.cfg = &fx.dcfg;
     fx.rt.cfg = &fx.rcfg;
 }
@@ -159,9 +161,10 @@ TEST(config_descriptor_must_fit_the_buffer)
 TEST(msos20_set_must_fit_the_buffer)
 {
     static const char guid[] = "{3D4B2B0E-6E5A-4C5D-9C8B-0A1B2C3D4E5F}";
-    unsigned room = UDFU_CFG_USBD_BUF ? UDFU_CFG_USBD_BUF : 64;
+    unsigned room;
     static char long_guid[300];
     fx_dfu(&fx, fx_plain_targets, 2);
+    room = UDFU_CFG_USBD_BUF ? UDFU_CFG_USBD_BUF : fx.dcfg.transfer_size;
     fx.ucfg.ms_vendor_code = 0x42;
     fx.ucfg.ms_guid = guid; /* a 162-byte set */
     CHECK_EQ(init_with(&fx.ucfg), room >= 162 ? 0 : UDFU_ERR_INVAL);
@@ -188,6 +191,25 @@ TEST(bos_must_fit_the_borrowed_buffer_too)
     CHECK_EQ(init_with(&fx.ucfg), 0);
     fx.ucfg.ms_vendor_code = 0; /* no BOS: 32 bytes will do */
     fx.dcfg.transfer_size = 32;
+    CHECK_EQ(init_with(&fx.ucfg), 0);
+}
+
+/* A DfuSe layout string is never cut short (a host would read a wrong
+ * map): one that cannot be written whole is a config error. */
+TEST(dfuse_layout_that_does_not_fit_is_refused)
+{
+    static const struct udfu_region many[] = {
+        {0x08000000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08010000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+        {0x08020000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08030000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+        {0x08040000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08050000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+        {0x08060000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08070000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+    };
+    static const struct udfu_target big[1] = {{"A rather long target name", many, 8, 1}};
+    static const struct udfu_target small[1] = {{"A rather long target name", many, 1, 1}};
+    fx_dfu(&fx, small, 1);
+    fx.dcfg.targets = big; /* a 160-character layout string */
+    CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
+    fx.dcfg.targets = small;
     CHECK_EQ(init_with(&fx.ucfg), 0);
 }
 
@@ -218,7 +240,9 @@ int main(void)
     RUN_IF(UDFU_CFG_USBD_RT, runtime_interface_must_be_zero);
     RUN_IF(UDFU_CFG_USBD_DFU, config_descriptor_must_fit_the_buffer);
     RUN_IF(UDFU_CFG_USBD_DFU && UDFU_CFG_MSOS20, msos20_set_must_fit_the_buffer);
-    RUN_IF(!UDFU_CFG_USBD_BUF && UDFU_CFG_MSOS20, bos_must_fit_the_borrowed_buffer_too);
+    /* plain targets: a DfuSe layout string would not fit 33 bytes either */
+    RUN_IF(!UDFU_CFG_USBD_BUF && UDFU_CFG_MSOS20 && UDFU_CFG_PLAIN, bos_must_fit_the_borrowed_buffer_too);
+    RUN_IF(UDFU_CFG_USBD_DFU && UDFU_CFG_DFUSE, dfuse_layout_that_does_not_fit_is_refused);
     RUN(instance_state_is_four_bytes_beside_config_and_buffer);
     return test_summary();
 }

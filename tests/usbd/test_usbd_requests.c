@@ -105,7 +105,7 @@ TEST(functional_descriptor_on_request)
     CHECK_EQ(fd_setup(U, F, D2H_STD_DEV, 6, 0x2100, 0, 9), FD_IN);
     CHECK_EQ(F->len, 9);
     CHECK_EQ(F->data[1], 0x21);
-    CHECK_EQ(udfu_get16(F->data + 5), 64);
+    CHECK_EQ(udfu_get16(F->data + 5), 256);
     CHECK_EQ(fd_setup(U, F, D2H_STD_IF, 6, 0x2100, 0, 0xFF), FD_IN);
     CHECK_EQ(F->len, 9);
     CHECK_EQ(fd_setup(U, F, D2H_STD_IF, 6, 0x2100, 1, 0xFF), FD_STALL); /* no interface 1 */

@@ -70,6 +70,7 @@ static int start(struct child *ch, const char *const *args)
     ch->pid = fork();
     if (ch->pid == 0) {
         dup2(fds[1], 1);
+        dup2(fds[1], 2); /* messages too */
         close(fds[0]);
         execv(exe, (char *const *)argv);
         _exit(127);
@@ -244,12 +245,20 @@ TEST(bad_options_fail_with_a_message_and_help_succeeds)
 {
     static const char *const bad1[] = { "--transfer-size", "9000", NULL };
     static const char *const bad2[] = { "--layout", "/0x08000000/04*016Ka", NULL };
+    /* a map whose layout string no string descriptor can carry (162 chars) */
+    static const char *const bad3[] = {
+        "--layout", "@Internal Flash /0x08000000/02*001Ka,01*001Kg,01*002Kg,01*004Kg,"
+                    "01*008Kg,01*001Kg,01*002Kg,01*004Kg,01*008Kg,01*001Kg,01*002Kg,"
+                    "01*004Kg,01*008Kg,01*001Kg,01*002Kg", NULL };
     static const char *const help[] = { "--help", NULL };
     struct child ch;
 
     CHECK_EQ(start(&ch, bad1), -1);
     CHECK_EQ(reap(&ch, 2000), 2);
     CHECK_EQ(start(&ch, bad2), -1);
+    CHECK_EQ(reap(&ch, 2000), 1);
+    CHECK_EQ(start(&ch, bad3), -1);
+    CHECK(strstr(ch.log, "a string descriptor here holds 126") != NULL);
     CHECK_EQ(reap(&ch, 2000), 1);
     CHECK_EQ(start(&ch, help), -1);
     CHECK(strstr(ch.log, "--timing") != NULL);

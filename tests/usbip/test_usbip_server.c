@@ -790,6 +790,54 @@ TEST(client_disconnect_at_every_byte_leaves_server_serving)
     usbip_server_close(&srv);
 }
 
+/* Reads what the server sends on fd until it closes; the count. */
+static size_t read_to_eof(int fd, uint8_t *buf, size_t cap)
+{
+    size_t got = 0;
+    int i;
+    for (i = 0; i < 50; i++) {
+        ssize_t r;
+        usbip_server_step(&srv, 0);
+        while ((r = recv(fd, buf + got, cap - got, MSG_DONTWAIT)) > 0)
+            got += (size_t)r;
+        if (r == 0)
+            return got;
+    }
+    return (size_t)-1; /* never closed */
+}
+
+/* A client may half-close (shutdown(SHUT_WR)) after its last request, as
+ * usbipd's clients may: it still gets every reply, then the close. */
+TEST(half_closed_client_gets_its_replies_then_the_close)
+{
+    uint8_t msg[256], rep[1024];
+    size_t n;
+    int sv[2];
+
+    setup_server();
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK(usbip_server_adopt(&srv, sv[0]) >= 0);
+    uc_op_req(msg, USBIP_VERSION, USBIP_OP_REQ_DEVLIST);
+    CHECK_EQ(write(sv[1], msg, 8), 8);
+    shutdown(sv[1], SHUT_WR);
+    CHECK_EQ(read_to_eof(sv[1], rep, sizeof(rep)), 12 + USBIP_DEV_REC_LEN + 4);
+    CHECK_EQ(usbip_get16(rep + 2), USBIP_OP_REP_DEVLIST);
+    close(sv[1]);
+
+    n = script(msg);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK(usbip_server_adopt(&srv, sv[0]) >= 0);
+    CHECK_EQ(write(sv[1], msg, n), (ssize_t)n);
+    shutdown(sv[1], SHUT_WR);
+    CHECK_EQ(read_to_eof(sv[1], rep, sizeof(rep)),
+             8 + USBIP_DEV_REC_LEN + USBIP_HDR_LEN + USBIP_HDR_LEN + 6);
+    CHECK_EQ(usbip_get32(rep + 8 + USBIP_DEV_REC_LEN + USBIP_HDR_LEN + 4), 2);
+    close(sv[1]);
+    CHECK(!usbip_server_attached(&srv));
+    CHECK(dev_consistent());
+    usbip_server_close(&srv);
+}
+
 TEST(loopback_listener_serves_devlist_refusal_and_session_concurrently)
 {
     struct uclient a, b, l;
@@ -863,6 +911,7 @@ int main(void)
     RUN(device_initiated_disconnect_flushes_replies_and_allows_reimport);
     RUN(random_request_streams_never_break_the_server);
     RUN(client_disconnect_at_every_byte_leaves_server_serving);
+    RUN(half_closed_client_gets_its_replies_then_the_close);
     RUN(loopback_listener_serves_devlist_refusal_and_session_concurrently);
     return test_summary();
 }

@@ -293,6 +293,15 @@ TEST(controller_binding_stalls_bad_requests_and_fails_other_endpoints)
     CHECK_EQ(uc_send(&c, hdr, sizeof(hdr)), 0);
     CHECK_EQ(uc_recv(&c, hdr, sizeof(hdr)), 0);
     CHECK_EQ((int32_t)usbip_get32(hdr + 0x14), -32);
+    /* an IN request (UPLOAD) carried by an empty OUT URB: stalled, and it
+     * does not run (the state stays dfuIDLE, not dfuUPLOAD-IDLE) */
+    uc_setup(setup, UDFU_RT_IN, UDFU_REQ_UPLOAD, 2, 0, 2048);
+    uc_submit_hdr(hdr, 902, USBIP_DIR_OUT, 0, 0, setup);
+    CHECK_EQ(uc_send(&c, hdr, sizeof(hdr)), 0);
+    CHECK_EQ(uc_recv(&c, hdr, sizeof(hdr)), 0);
+    CHECK_EQ((int32_t)usbip_get32(hdr + 0x14), -32);
+    CHECK_EQ(ctrl(&c, UDFU_RT_IN, UDFU_REQ_GETSTATE, 0, 0, buf, 1, &n), 0);
+    CHECK_EQ(buf[0], UDFU_DFU_IDLE);
     /* GET_DESCRIPTOR with a short buffer is cut to it */
     CHECK_EQ(ctrl(&c, 0x80, 6, 0x0100, 0, buf, 8, &n), 0);
     CHECK_EQ(n, 8);
