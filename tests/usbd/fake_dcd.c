@@ -96,6 +96,17 @@ const struct udfu_target fx_mixed_targets[2] = {
     {"Internal Flash", fx_dfuse_regions, 2, 1},
 };
 
+/* Eight one-sector regions: a 160-character layout string, more than a
+ * string descriptor holds; the first region alone gives a short one. */
+static const struct udfu_region fx_many_regions[] = {
+    {0x08000000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08010000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+    {0x08020000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08030000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+    {0x08040000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08050000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+    {0x08060000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08070000, 1024, 1, UDFU_MEM_ALL, 0, 0},
+};
+const struct udfu_target fx_long_layout[1] = {{"A rather long target name", fx_many_regions, 8, 1}};
+const struct udfu_target fx_short_layout[1] = {{"A rather long target name", fx_many_regions, 1, 1}};
+
 static int in_flash(uint32_t addr, uint32_t len)
 {
     return addr >= FLASH_BASE && len <= sizeof flash && addr - FLASH_BASE <= sizeof flash - len;

@@ -49,6 +49,10 @@ struct fixture {
 extern const struct udfu_target fx_plain_targets[2];
 /* One plain target "Flash" and one DfuSe target "Internal Flash". */
 extern const struct udfu_target fx_mixed_targets[2];
+/* A DfuSe target whose layout string (160 characters) no string
+ * descriptor holds, and the same target cut to its first region. */
+extern const struct udfu_target fx_long_layout[1];
+extern const struct udfu_target fx_short_layout[1];
 
 /* DFU mode with the given targets; usbd initialised, not configured. */
 void fx_dfu(struct fixture *fx, const struct udfu_target *targets, uint8_t count);

@@ -287,21 +287,13 @@ TEST(long_strings_are_cut_to_the_buffer_and_to_126_chars)
 
 TEST(a_layout_that_does_not_fit_is_refused_not_cut)
 {
-    static const struct udfu_region many[] = {
-        {0x08000000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08010000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-        {0x08020000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08030000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-        {0x08040000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08050000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-        {0x08060000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08070000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-    };
-    static const struct udfu_target big[1] = {{"A rather long target name", many, 8, 1}};
-    static const struct udfu_target small[1] = {{"A rather long target name", many, 1, 1}};
     char layout[256];
-    int n = udfu_mem_layout(&big[0], layout, sizeof layout);
+    int n = udfu_mem_layout(&fx_long_layout[0], layout, sizeof layout);
     CHECK(n > 126);
-    fx_dfu(&fx, small, 1);
+    fx_dfu(&fx, fx_short_layout, 1);
     /* udfu_usbd_init() refuses the big one (test_usbd_init); behind its
      * back, the descriptor is still refused, not cut */
-    fx.dcfg.targets = big;
+    fx.dcfg.targets = fx_long_layout;
     CHECK_EQ(udfu_usbd_string_desc(&fx.ucfg, 4, buf, sizeof buf), UDFU_ERR_NOSPACE);
 }
 

@@ -198,18 +198,10 @@ TEST(bos_must_fit_the_borrowed_buffer_too)
  * map): one that cannot be written whole is a config error. */
 TEST(dfuse_layout_that_does_not_fit_is_refused)
 {
-    static const struct udfu_region many[] = {
-        {0x08000000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08010000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-        {0x08020000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08030000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-        {0x08040000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08050000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-        {0x08060000, 1024, 1, UDFU_MEM_READ, 0, 0}, {0x08070000, 1024, 1, UDFU_MEM_ALL, 0, 0},
-    };
-    static const struct udfu_target big[1] = {{"A rather long target name", many, 8, 1}};
-    static const struct udfu_target small[1] = {{"A rather long target name", many, 1, 1}};
-    fx_dfu(&fx, small, 1);
-    fx.dcfg.targets = big; /* a 160-character layout string */
+    fx_dfu(&fx, fx_short_layout, 1);
+    fx.dcfg.targets = fx_long_layout; /* a 160-character layout string */
     CHECK_EQ(init_with(&fx.ucfg), UDFU_ERR_INVAL);
-    fx.dcfg.targets = small;
+    fx.dcfg.targets = fx_short_layout;
     CHECK_EQ(init_with(&fx.ucfg), 0);
 }
 
