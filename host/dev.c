@@ -85,12 +85,39 @@ void host_sleep(struct udfu_host_dev *d, uint32_t ms)
     struct timespec ts;
     if (d->ops && d->ops->sleep) {
         d->ops->sleep(d->ctx, ms);
+        d->slept_ms += ms;
         return;
     }
     ts.tv_sec = ms / 1000u;
     ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
     while (nanosleep(&ts, &ts) != 0)
         ;
+}
+
+uint64_t host_now(struct udfu_host_dev *d)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + d->slept_ms;
+}
+
+void host_limit_start(struct udfu_host_dev *d, struct host_limit *l, uint32_t limit_ms,
+                      uint32_t zero_limit)
+{
+    l->deadline = host_now(d) + limit_ms;
+    l->limit_ms = limit_ms;
+    l->zero_polls = 0;
+    l->zero_limit = zero_limit;
+}
+
+int host_limit_pause(struct udfu_host_dev *d, struct host_limit *l, uint32_t poll_ms)
+{
+    uint64_t now = host_now(d);
+    l->zero_polls = poll_ms ? 0 : l->zero_polls + 1;
+    if (l->zero_polls > l->zero_limit || now + poll_ms > l->deadline)
+        return UDFU_ERR_TIMEOUT;
+    host_sleep(d, poll_ms);
+    return 0;
 }
 
 static int raw_control(const struct udfu_host_transport_ops *ops, void *ctx, uint8_t type,
@@ -136,6 +163,31 @@ int host_xfer_fail(struct udfu_host_dev *d, int err, const char *what)
 
 /* ---- strings ------------------------------------------------------------- */
 
+/* Appends code point c as UTF-8 (c < 0x110000, not a surrogate). */
+static size_t put_utf8(char *out, size_t o, unsigned c)
+{
+    if (c < 0x80) {
+        out[o++] = (char)c;
+    } else if (c < 0x800) {
+        out[o++] = (char)(0xC0 | (c >> 6));
+        out[o++] = (char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        out[o++] = (char)(0xE0 | (c >> 12));
+        out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[o++] = (char)(0x80 | (c & 0x3F));
+    } else {
+        out[o++] = (char)(0xF0 | (c >> 18));
+        out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
+        out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[o++] = (char)(0x80 | (c & 0x3F));
+    }
+    return o;
+}
+
+/* Characters outside the BMP (an emoji in a product name) come as a
+ * surrogate pair: one 4-byte UTF-8 sequence, not two 3-byte ones (that
+ * would be CESU-8, which strict UTF-8 decoders refuse). A lone surrogate
+ * becomes U+FFFD. */
 void host_utf16_to_utf8(const uint8_t *desc, int len, char *out, size_t size)
 {
     size_t o = 0;
@@ -146,16 +198,16 @@ void host_utf16_to_utf8(const uint8_t *desc, int len, char *out, size_t size)
         len = desc[0];
     for (i = 2; i + 1 < len && o + 4 < size; i += 2) {
         unsigned c = (unsigned)(desc[i] | (desc[i + 1] << 8));
-        if (c < 0x80) {
-            out[o++] = (char)c;
-        } else if (c < 0x800) {
-            out[o++] = (char)(0xC0 | (c >> 6));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            out[o++] = (char)(0xE0 | (c >> 12));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
+        if (c >= 0xD800 && c < 0xDC00 && i + 3 < len) {
+            unsigned lo = (unsigned)(desc[i + 2] | (desc[i + 3] << 8));
+            if (lo >= 0xDC00 && lo < 0xE000) {
+                c = 0x10000u + ((c - 0xD800u) << 10) + (lo - 0xDC00u);
+                i += 2;
+            }
         }
+        if (c >= 0xD800 && c < 0xE000)
+            c = 0xFFFD;
+        o = put_utf8(out, o, c);
     }
     out[o] = 0;
 }

@@ -13,6 +13,12 @@
 #define BUSY_LIMIT_MS (10u * 60u * 1000u)
 /* GETSTATUS polls with bwPollTimeout 0 before we call the device stuck. */
 #define ZERO_POLL_LIMIT 100000u
+/* Manifestation: the same time limit; 1000 polls in a row that ask for no
+ * wait at all is a device that will not finish (dfu-util gives up on a
+ * DfuSe command after 100). */
+#define MANIFEST_ZERO_POLLS 1000u
+/* Re-enumeration: pause between two looks for the device. */
+#define REOPEN_PAUSE_MS 100u
 
 uint16_t host_xfer_size(const struct udfu_host_dev *d)
 {
@@ -100,19 +106,49 @@ const char *host_status_hint(uint8_t status)
     }
 }
 
-/* The device is in dfuERROR: tell why, and clear it so the next operation
- * starts clean (what dfu-util does before each operation anyway). */
-static int device_error(struct udfu_host_dev *d, const struct udfu_host_status *st,
-                        const char *what, uint32_t addr)
+/* The device reported an error (dfuERROR, or a bStatus other than OK in
+ * any state): tell why, and put it back where the next operation starts
+ * clean (what dfu-util does before each operation anyway). CLRSTATUS is
+ * only legal in dfuERROR; a device that stayed in an idle state after a
+ * failed request gets an ABORT instead. */
+int host_device_error(struct udfu_host_dev *d, const struct udfu_host_status *st,
+                      const char *what, uint32_t addr)
 {
-    int err = host_status_err(st->status);
-    char at[32] = "";
+    /* dfuERROR with status OK still is an error: do not call it success. */
+    int err = st->status == UDFU_STATUS_OK ? UDFU_ERR_STATE : host_status_err(st->status);
+    char at[32] = "", in[40] = "";
     if (addr != UINT32_MAX)
         snprintf(at, sizeof at, " at 0x%08X", (unsigned)addr);
-    udfu_host_clear_status(d);
-    return udfu_host_fail(d, err, "the device reported %s during %s%s: %s",
-                          udfu_status_name(st->status), what, at,
+    /* An error outside dfuERROR is unusual enough to show. */
+    if (st->state != UDFU_DFU_ERROR)
+        snprintf(in, sizeof in, " (in %s)", udfu_state_name(st->state));
+    if (st->state == UDFU_DFU_ERROR)
+        (void)udfu_host_clear_status(d);
+    else if (st->state == UDFU_DNLOAD_IDLE || st->state == UDFU_UPLOAD_IDLE)
+        (void)udfu_host_abort(d);
+    return udfu_host_fail(d, err, "the device reported %s%s during %s%s: %s",
+                          udfu_status_name(st->status), in, what, at,
                           host_status_hint(st->status));
+}
+
+static int device_failed(const struct udfu_host_status *st)
+{
+    return st->state == UDFU_DFU_ERROR || st->status != UDFU_STATUS_OK;
+}
+
+/* A busy phase hit its limit (host_limit_pause said so). */
+static int busy_timeout(struct udfu_host_dev *d, const struct host_limit *l,
+                        const struct udfu_host_status *st, const char *what)
+{
+    if (l->zero_polls > l->zero_limit)
+        return udfu_host_fail(d, UDFU_ERR_TIMEOUT, "the device stayed in %s during %s for "
+                              "%u polls that asked for no wait: it is stuck; reset it and try "
+                              "again", udfu_state_name(st->state), what,
+                              (unsigned)l->zero_polls);
+    return udfu_host_fail(d, UDFU_ERR_TIMEOUT, "the device stayed in %s during %s for too "
+                          "long (it asks to wait %u ms more; udfu waits at most %u s): it is "
+                          "stuck; reset it and try again", udfu_state_name(st->state), what,
+                          (unsigned)st->poll_ms, (unsigned)(l->limit_ms / 1000u));
 }
 
 static int busy_state(uint8_t state)
@@ -124,25 +160,24 @@ static int busy_state(uint8_t state)
 int host_wait(struct udfu_host_dev *d, struct udfu_host_status *st, const char *what,
               uint32_t addr)
 {
-    uint64_t waited = 0;
-    uint32_t zero_polls = 0;
+    struct host_limit l;
+    host_limit_start(d, &l, BUSY_LIMIT_MS, ZERO_POLL_LIMIT);
     for (;;) {
         int err = udfu_host_get_status(d, st);
         if (err < 0)
             return err;
-        if (st->state == UDFU_DFU_ERROR)
-            return device_error(d, st, what, addr);
+        /* bStatus is the result of the last request whatever bState says:
+         * errPROG in dfuDNLOAD-IDLE is a failed write (dfu-util checks it
+         * after every block too). */
+        if (device_failed(st))
+            return host_device_error(d, st, what, addr);
         /* Only DNBUSY promises more work: SYNC states after a poll are the
          * device saying "ask again", MANIFEST is handled by the caller. */
         if (st->state != UDFU_DNBUSY && st->state != UDFU_DNLOAD_SYNC)
             return 0;
         /* The device may not be asked again before bwPollTimeout ends. */
-        host_sleep(d, st->poll_ms);
-        waited += st->poll_ms;
-        zero_polls = st->poll_ms ? 0 : zero_polls + 1;
-        if (waited > BUSY_LIMIT_MS || zero_polls > ZERO_POLL_LIMIT)
-            return udfu_host_fail(d, UDFU_ERR_TIMEOUT, "the device stayed busy during %s for "
-                                  "too long; reset it and try again", what);
+        if (host_limit_pause(d, &l, st->poll_ms) < 0)
+            return busy_timeout(d, &l, st, what);
     }
 }
 
@@ -167,7 +202,7 @@ int host_refused(struct udfu_host_dev *d, int err, const char *what, uint32_t ad
     struct udfu_host_status st;
     if (err == UDFU_ERR_STALL && udfu_host_get_status(d, &st) == 0 &&
         st.state == UDFU_DFU_ERROR)
-        return device_error(d, &st, what, addr);
+        return host_device_error(d, &st, what, addr);
     return host_xfer_fail(d, err, what);
 }
 
@@ -182,9 +217,11 @@ static int runtime_refusal(struct udfu_host_dev *d)
 
 int udfu_host_recover(struct udfu_host_dev *d)
 {
+    struct host_limit l;
     int tries;
     if (d->info.protocol == UDFU_PROTOCOL_RUNTIME)
         return runtime_refusal(d);
+    host_limit_start(d, &l, BUSY_LIMIT_MS, ZERO_POLL_LIMIT);
     for (tries = 0; tries < 8; tries++) {
         struct udfu_host_status st;
         int err = udfu_host_get_status(d, &st);
@@ -200,7 +237,10 @@ int udfu_host_recover(struct udfu_host_dev *d)
         case UDFU_MANIFEST_WAIT_RESET:
             return udfu_host_fail(d, UDFU_ERR_STATE, "the device waits for a reset after "
                                   "manifestation; reset or replug it");
-        default: host_sleep(d, st.poll_ms); break;
+        default:
+            if (host_limit_pause(d, &l, st.poll_ms) < 0)
+                return busy_timeout(d, &l, &st, "recovery to dfuIDLE");
+            break;
         }
         if (err < 0)
             return err;
@@ -212,12 +252,16 @@ int udfu_host_recover(struct udfu_host_dev *d)
 /* ---- detach ------------------------------------------------------------------ */
 
 /* After a detach or manifestation the device comes back on its own; wait
- * for it in the wanted mode (protocol), re-reading its descriptors. */
+ * for it in the wanted mode (protocol), re-reading its descriptors. The
+ * limit is a deadline on the clock: reopen() itself may block until the
+ * time it is given runs out, and that time counts. */
 static int wait_mode(struct udfu_host_dev *d, uint8_t protocol, uint32_t timeout_ms)
 {
-    uint32_t waited = 0;
+    uint64_t deadline = host_now(d) + timeout_ms;
     for (;;) {
-        int err = d->ops->reopen(d->ctx, timeout_ms - waited);
+        uint64_t now = host_now(d);
+        uint32_t left = now < deadline ? (uint32_t)(deadline - now) : 0;
+        int err = d->ops->reopen(d->ctx, left);
         if (err == 0) {
             struct udfu_host_match m = d->match;
             m.vid = m.pid = 0; /* the DFU-mode PID may differ */
@@ -225,10 +269,11 @@ static int wait_mode(struct udfu_host_dev *d, uint8_t protocol, uint32_t timeout
             if (err == 0 && (!protocol || d->info.protocol == protocol))
                 return udfu_host_select_alt(d, d->info.alt_count ? d->info.alts[0].alt : 0);
         }
-        if (waited >= timeout_ms)
+        now = host_now(d);
+        if (now >= deadline)
             break;
-        host_sleep(d, 100);
-        waited += 100;
+        host_sleep(d, deadline - now < REOPEN_PAUSE_MS ? (uint32_t)(deadline - now)
+                                                         : REOPEN_PAUSE_MS);
     }
     return udfu_host_fail(d, UDFU_ERR_NODEV, "the device did not come back%s within %u ms; "
                           "run `udfu list` to see where it went",
@@ -332,40 +377,52 @@ static int gone_is_done(int err)
     return err == UDFU_ERR_NODEV || err == UDFU_ERR_IO || err == UDFU_ERR_TIMEOUT;
 }
 
-static int manifest(struct udfu_host_dev *d)
+/* Polls until manifestation ends: dfuIDLE, a bus reset asked for
+ * (dfuMANIFEST-WAIT-RESET), or the device gone. Anything else, for longer
+ * than the limit, is a device that never finished: an error, not a
+ * download that worked. */
+static int manifest_poll(struct udfu_host_dev *d)
 {
+    struct host_limit l;
     int polls;
-    host_progress(d, UDFU_HOST_MANIFEST, 0, 1);
-    for (polls = 0; polls < 1000; polls++) {
+    host_limit_start(d, &l, BUSY_LIMIT_MS, MANIFEST_ZERO_POLLS);
+    for (polls = 0;; polls++) {
         struct udfu_host_status st;
         int err = udfu_host_get_status(d, &st);
         if (err < 0 && polls > 0 && gone_is_done(err))
-            break;
+            return 0;
         if (err < 0)
             return err;
-        if (st.state == UDFU_DFU_ERROR)
-            return device_error(d, &st, "manifestation", UINT32_MAX);
-        if (st.state == UDFU_MANIFEST_WAIT_RESET) {
-            err = udfu_host_reset(d);
-            if (err < 0)
-                return err;
-            break;
-        }
+        if (device_failed(&st))
+            return host_device_error(d, &st, "manifestation", UINT32_MAX);
+        if (st.state == UDFU_MANIFEST_WAIT_RESET)
+            return udfu_host_reset(d);
         if (st.state == UDFU_DFU_IDLE)
-            break;
+            return 0;
         if (!busy_state(st.state))
             return udfu_host_fail(d, UDFU_ERR_STATE, "unexpected state %s during "
                                   "manifestation", udfu_state_name(st.state));
-        host_sleep(d, st.poll_ms);
+        if (host_limit_pause(d, &l, st.poll_ms) < 0)
+            return busy_timeout(d, &l, &st, "manifestation");
     }
-    host_progress(d, UDFU_HOST_MANIFEST, 1, 1);
-    return 0;
+}
+
+static int manifest(struct udfu_host_dev *d)
+{
+    int err;
+    host_progress(d, UDFU_HOST_MANIFEST, 0, 1);
+    err = manifest_poll(d);
+    if (err == 0)
+        host_progress(d, UDFU_HOST_MANIFEST, 1, 1);
+    return err;
 }
 
 int udfu_host_download(struct udfu_host_dev *d, const uint8_t *data, size_t len)
 {
     uint16_t block = 0;
-    int err = check_attr(d, UDFU_ATTR_CAN_DNLOAD, "downloads");
+    int err = host_check_layout(d, d->alt);
+    if (err == 0)
+        err = check_attr(d, UDFU_ATTR_CAN_DNLOAD, "downloads");
     if (err == 0 && len == 0)
         err = udfu_host_fail(d, UDFU_ERR_INVAL, "nothing to download: the image is empty");
     if (err == 0)
@@ -387,7 +444,9 @@ long udfu_host_upload(struct udfu_host_dev *d, uint8_t *buf, size_t cap)
     uint16_t xfer = host_xfer_size(d);
     uint16_t block = 0;
     size_t got = 0;
-    int err = check_attr(d, UDFU_ATTR_CAN_UPLOAD, "uploads");
+    int err = host_check_layout(d, d->alt);
+    if (err == 0)
+        err = check_attr(d, UDFU_ATTR_CAN_UPLOAD, "uploads");
     if (err == 0)
         err = udfu_host_recover(d);
     if (err < 0)

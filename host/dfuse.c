@@ -32,6 +32,31 @@ int udfu_host_is_dfuse(const struct udfu_host_dev *d)
     return a && a->dfuse;
 }
 
+/* A DfuSe device names its alt settings with their layout. One that does
+ * not parse cannot be checked, and must not be taken for plain DFU: there
+ * DNLOAD block 0 (plain DFU's first block) is the command channel, and
+ * blocks >= 2 land wherever the address pointer is. dfu-util refuses it
+ * too. */
+static int bad_layout(const struct udfu_host_dev *d, const struct udfu_host_alt *a)
+{
+    return a && !a->dfuse && d->info.bcd_dfu == UDFU_BCD_DFUSE && a->name[0] == '@';
+}
+
+static int layout_fail(struct udfu_host_dev *d, const struct udfu_host_alt *a)
+{
+    return udfu_host_fail(d, UDFU_ERR_UNSUPPORTED, "alt %u is DfuSe (bcdDFU 0x011A, its name "
+                          "starts with '@') but its memory layout \"%.160s\" does not parse: "
+                          "udfu cannot check addresses against it and will not write, read "
+                          "or erase it as plain DFU; fix the device's layout string",
+                          a->alt, a->name);
+}
+
+int host_check_layout(struct udfu_host_dev *d, uint8_t alt)
+{
+    const struct udfu_host_alt *a = find_alt(d, alt);
+    return bad_layout(d, a) ? layout_fail(d, a) : 0;
+}
+
 static struct udfu_target alt_target(const struct udfu_host_alt *a)
 {
     struct udfu_target t;
@@ -136,6 +161,8 @@ static int check_alt(struct udfu_host_dev *d, const struct udfu_host_alt *a, uin
     struct udfu_target t;
     uint32_t last;
     int err;
+    if (bad_layout(d, a))
+        return layout_fail(d, a);
     if (!a || !a->dfuse)
         return udfu_host_fail(d, UDFU_ERR_UNSUPPORTED, "alt %u has no DfuSe memory layout: "
                               "it takes plain DFU downloads (no --address)",
@@ -216,26 +243,28 @@ static int end_idle(struct udfu_host_dev *d, int err)
 
 /* ---- erase -------------------------------------------------------------------------- */
 
-static int already_erased(const struct udfu_host_dev *d, uint32_t start)
+static int already_erased(const struct udfu_host_dev *d, uint8_t alt, uint32_t start)
 {
     size_t i;
     for (i = 0; i < d->erased_count; i++)
-        if (d->erased[i] == start)
+        if (d->erased[i].alt == alt && d->erased[i].start == start)
             return 1;
     return 0;
 }
 
-static int note_erased(struct udfu_host_dev *d, uint32_t start)
+static int note_erased(struct udfu_host_dev *d, uint8_t alt, uint32_t start)
 {
     if (d->erased_count == d->erased_cap) {
         size_t cap = d->erased_cap ? d->erased_cap * 2 : 64;
-        uint32_t *p = realloc(d->erased, cap * sizeof *p);
+        struct host_erased *p = realloc(d->erased, cap * sizeof *p);
         if (!p)
             return udfu_host_fail(d, UDFU_ERR_NOSPACE, "out of memory");
         d->erased = p;
         d->erased_cap = cap;
     }
-    d->erased[d->erased_count++] = start;
+    d->erased[d->erased_count].alt = alt;
+    d->erased[d->erased_count].start = start;
+    d->erased_count++;
     return 0;
 }
 
@@ -273,10 +302,10 @@ static int erase_sectors(struct udfu_host_dev *d, const struct udfu_host_alt *a,
         pos = (uint64_t)start + size;
         if (!(r->attr & UDFU_MEM_ERASE))
             continue;
-        if (!(skip_done && already_erased(d, start))) {
+        if (!(skip_done && already_erased(d, a->alt, start))) {
             err = udfu_host_dfuse_erase_page(d, start);
             if (err == 0 && skip_done)
-                err = note_erased(d, start);
+                err = note_erased(d, a->alt, start);
             if (err < 0)
                 return err;
         }
@@ -300,7 +329,7 @@ int udfu_host_dfuse_erase(struct udfu_host_dev *d, uint32_t addr, uint32_t len)
 int udfu_host_dfuse_mass_erase(struct udfu_host_dev *d)
 {
     uint8_t cmd = UDFU_DFUSE_CMD_ERASE;
-    int err = udfu_host_is_dfuse(d) ? 0 : check_alt(d, NULL, 0, 0, 0);
+    int err = udfu_host_is_dfuse(d) ? 0 : check_alt(d, find_alt(d, d->alt), 0, 0, 0);
     if (err == 0)
         err = udfu_host_recover(d);
     if (err < 0)
@@ -377,12 +406,15 @@ int udfu_host_dfuse_write(struct udfu_host_dev *d, uint32_t addr, const uint8_t 
 }
 
 /* One run of consecutive UPLOAD blocks from a fresh address pointer: block
- * 2 is at the pointer, block n at pointer + (n - 2) * wTransferSize. */
+ * 2 is at the pointer, block n at pointer + (n - 2) * wTransferSize, the
+ * device's wTransferSize. When we read in smaller chunks than that (Linux
+ * caps a transfer at 4096), only block 2 is where we think: one block per
+ * run then, as writes do. */
 static int read_run(struct udfu_host_dev *d, uint32_t addr, uint8_t *buf, size_t len,
                     size_t *got)
 {
     uint16_t xfer = host_xfer_size(d);
-    uint32_t block = 2;
+    uint32_t block = 2, last = xfer == d->info.transfer_size ? 0xFFFFu : 2u;
     /* DNLOAD (the address command) is illegal in dfuUPLOAD-IDLE, where the
      * previous run may have left the device; UPLOAD needs dfuIDLE again. */
     int err = udfu_host_abort(d);
@@ -404,7 +436,7 @@ static int read_run(struct udfu_host_dev *d, uint32_t addr, uint8_t *buf, size_t
             return udfu_host_fail(d, UDFU_ERR_IO, "the device returned %d bytes instead of %u "
                                   "at 0x%08X", n, want, (unsigned)(addr + *got));
         *got += (size_t)n;
-    } while (len - *got >= xfer && block <= 0xFFFFu);
+    } while (len - *got >= xfer && block <= last);
     return 0;
 }
 
@@ -447,17 +479,19 @@ static int first_writable(const struct udfu_host_alt *a, uint32_t *addr)
     return UDFU_ERR_RANGE;
 }
 
-/* The device is in dfuERROR after the leave: its check (a bootloader
- * verifying and committing the image) refused to start the application.
- * Say so, and clear the error so that the next operation starts clean. */
+/* The device is in dfuERROR after the leave (or reports a bStatus other
+ * than OK): its check (a bootloader verifying and committing the image)
+ * refused to start the application. Say so, and clear the error so that
+ * the next operation starts clean. */
 static int leave_refused(struct udfu_host_dev *d, const struct udfu_host_status *st,
                          uint32_t addr)
 {
-    int err = host_status_err(st->status);
+    int err = st->status == UDFU_STATUS_OK ? UDFU_ERR_STATE : host_status_err(st->status);
     int bad_image = st->status == UDFU_STATUS_ERR_FIRMWARE ||
                     st->status == UDFU_STATUS_ERR_NOTDONE ||
                     st->status == UDFU_STATUS_ERR_VERIFY;
-    (void)udfu_host_clear_status(d);
+    if (st->state == UDFU_DFU_ERROR)
+        (void)udfu_host_clear_status(d);
     if (bad_image)
         return udfu_host_fail(d, err, "the device did not leave DFU mode: its check of the "
                               "image failed (%s) and it did not start the application at "
@@ -483,6 +517,11 @@ static int in_manifest(uint8_t state)
     return state == UDFU_MANIFEST || state == UDFU_MANIFEST_SYNC;
 }
 
+static int leave_failed(const struct udfu_host_status *st)
+{
+    return st->state == UDFU_DFU_ERROR || st->status != UDFU_STATUS_OK;
+}
+
 /* The device announced dfuMANIFEST: it checks the image, then goes. Ask
  * again when it said it would be done (as dfu-util does; it is also the
  * traffic some ST parts need before they leave): a device that went has
@@ -490,18 +529,16 @@ static int in_manifest(uint8_t state)
  * st, or < 0. */
 static int leave_poll(struct udfu_host_dev *d, struct udfu_host_status *st)
 {
-    uint64_t waited = 0;
-    uint32_t zero_polls = 0;
-    while (in_manifest(st->state)) {
+    struct host_limit l;
+    host_limit_start(d, &l, LEAVE_LIMIT_MS, LEAVE_ZERO_POLLS);
+    while (in_manifest(st->state) && !leave_failed(st)) {
         int err;
-        if (waited > LEAVE_LIMIT_MS || zero_polls > LEAVE_ZERO_POLLS)
-            return udfu_host_fail(d, UDFU_ERR_TIMEOUT, "the device still reports %s %u s "
-                                  "after the leave: its check does not finish; reset or "
-                                  "replug it", udfu_state_name(st->state),
-                                  (unsigned)(waited / 1000u));
-        host_sleep(d, st->poll_ms);
-        waited += st->poll_ms;
-        zero_polls = st->poll_ms ? 0 : zero_polls + 1;
+        if (host_limit_pause(d, &l, st->poll_ms) < 0)
+            return udfu_host_fail(d, UDFU_ERR_TIMEOUT, "the device still reports %s after "
+                                  "the leave (it asks to wait %u ms more; udfu waits at most "
+                                  "%u s): its check does not finish; reset or replug it",
+                                  udfu_state_name(st->state), (unsigned)st->poll_ms,
+                                  (unsigned)(LEAVE_LIMIT_MS / 1000u));
         err = udfu_host_get_status(d, st);
         if (gone(err))
             return 1;
@@ -509,6 +546,27 @@ static int leave_poll(struct udfu_host_dev *d, struct udfu_host_status *st)
             return err;
     }
     return 0;
+}
+
+/* The device answered the leave with dfuMANIFEST, then with another state
+ * (dfuIDLE, dfuMANIFEST-WAIT-RESET) instead of going: give it a moment to
+ * go. A device still there did not start the application, whatever it
+ * said; reporting success would leave the user with a device in DFU mode
+ * and a message that it left. dfuMANIFEST-WAIT-RESET asks for the bus
+ * reset that ends manifestation (DFU 1.1 section 7). */
+static int leave_stayed(struct udfu_host_dev *d, const struct udfu_host_status *st,
+                        uint32_t addr)
+{
+    /* not bwPollTimeout: it says nothing outside busy states, and may be hours */
+    if (!d->ops->wait_gone || d->ops->wait_gone(d->ctx, 3000u) == 0)
+        return 0;
+    if (st->state == UDFU_MANIFEST_WAIT_RESET)
+        return udfu_host_reset(d);
+    return udfu_host_fail(d, UDFU_ERR_STATE, "the device stayed in DFU mode (%s, %s) after "
+                          "the leave: it did not start the application at 0x%08X; check "
+                          "that an application is there (udfu upload), or reset or replug "
+                          "the device", udfu_state_name(st->state),
+                          udfu_status_name(st->status), (unsigned)addr);
 }
 
 int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr)
@@ -536,7 +594,7 @@ int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr)
         return 0;
     if (err < 0)
         return err;
-    if (st.state == UDFU_DFU_ERROR)
+    if (leave_failed(&st))
         return leave_refused(d, &st, addr);
     if (!in_manifest(st.state) && st.state != UDFU_MANIFEST_WAIT_RESET)
         return udfu_host_fail(d, UDFU_ERR_STATE, "after leave the device is in %s (%s) "
@@ -546,13 +604,15 @@ int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr)
     err = leave_poll(d, &st);
     if (err < 0)
         return err;
-    if (err == 0 && st.state == UDFU_DFU_ERROR)
+    if (err == 1) {
+        /* It stopped answering: let it finish going. */
+        if (d->ops->wait_gone)
+            (void)d->ops->wait_gone(d->ctx, 1000u);
+        return 0;
+    }
+    if (leave_failed(&st))
         return leave_refused(d, &st, addr);
-    /* Let a device that stopped answering (1) finish going; one whose
-     * check passed but that stays put is its business: we only wait. */
-    if (d->ops->wait_gone)
-        (void)d->ops->wait_gone(d->ctx, err == 1 ? 1000u : st.poll_ms + 5000u);
-    return 0;
+    return leave_stayed(d, &st, addr);
 }
 
 /* ---- DfuSe files ------------------------------------------------------------------------- */
@@ -611,6 +671,8 @@ static int write_file(struct udfu_host_dev *d, const uint8_t *file, size_t len)
             err = udfu_host_recover(d);
         if (err < 0)
             return err;
+        /* Each target is its own memory: a sector erased on another alt at
+         * the same address is not this one (already_erased keys on alt). */
         while ((rc = udfu_dfuse_next_element(&r, &e)) > 0) {
             err = e.size ? write_range(d, find_alt(d, t.alt), e.address, e.data, e.size) : 0;
             if (err < 0)

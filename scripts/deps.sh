@@ -4,7 +4,7 @@
 # what is missing and leaves the decision to the user.
 set -euo pipefail
 pkgs=(cmake gcc make clang gcc-arm-none-eabi libnewlib-arm-none-eabi dfu-util
-      libusb-1.0-0-dev pkg-config valgrind usbip usbutils binutils python3-intelhex
+      libusb-1.0-0-dev pkg-config valgrind usbip usbutils binutils python3 python3-intelhex
       cppcheck clang-tidy libclang-rt-14-dev gnuplot-nox gcc-riscv64-unknown-elf)
 missing=()
 for p in "${pkgs[@]}"; do

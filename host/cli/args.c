@@ -90,19 +90,42 @@ static int parse_host(struct cli *c, const char *s)
     return 0;
 }
 
+/* One ID of VID:PID: 1 to 4 hex digits (an optional 0x), or empty for
+ * "any". A typo must not become 0, which matches any device. 0 or -1. */
+static int hex_id(const char *s, size_t n, uint32_t *out)
+{
+    size_t i;
+    uint32_t v = 0;
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+        n -= 2;
+        if (n == 0)
+            return -1;
+    }
+    if (n > 4)
+        return -1;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return 0;
+}
+
 static int parse_vidpid(struct cli *c, const char *s)
 {
-    char buf[16];
-    char *colon;
+    const char *colon = strchr(s, ':');
     uint32_t v = 0, p = 0;
-    snprintf(buf, sizeof buf, "%s", s);
-    colon = strchr(buf, ':');
     if (!colon)
         return usage_error(c, "--device wants VID:PID in hex, like 0483:df11, not \"%s\"", s);
-    *colon = 0;
-    if ((buf[0] && (v = (uint32_t)strtoul(buf, NULL, 16)) > 0xFFFF) ||
-        (colon[1] && (p = (uint32_t)strtoul(colon + 1, NULL, 16)) > 0xFFFF))
-        return usage_error(c, "bad VID:PID \"%s\"", s);
+    if (hex_id(s, (size_t)(colon - s), &v) < 0 || hex_id(colon + 1, strlen(colon + 1), &p) < 0)
+        return usage_error(c, "bad VID:PID \"%s\": each is up to 4 hex digits, like "
+                           "0483:df11 (either may be empty: 0483:)", s);
     c->match.vid = (int)v;
     c->match.pid = (int)p;
     return 0;
@@ -222,6 +245,10 @@ static int take_option(struct cli *c, int argc, char **argv, int *i)
 int cli_parse(struct cli *c, int argc, char **argv)
 {
     int i, err, rest = 0;
+    /* --json also covers errors in the options before it. */
+    for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json"))
+            c->json = 1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!rest && !strcmp(a, "--")) {

@@ -131,6 +131,12 @@ int cli_open(struct cli *c, struct udfu_host_dev **out);
 int cli_select_alt(struct cli *c, struct udfu_host_dev *d);
 /* Detaches a run-time device into DFU mode (noting it). 0 or exit code. */
 int cli_need_dfu(struct cli *c, struct udfu_host_dev *d);
+/* 1 if the alt claims DfuSe (bcdDFU 0x011A, name starting with '@') but its
+ * layout did not parse. */
+int cli_bad_layout(const struct udfu_host_info *info, const struct udfu_host_alt *a);
+/* Refuses the current alt when its DfuSe layout does not parse: it is
+ * neither usable as DfuSe nor safe as plain DFU. 0 or EXIT_DEVICE. */
+int cli_usable_alt(struct cli *c, struct udfu_host_dev *d);
 
 /* One function per command; each returns the exit code. */
 int cmd_list(struct cli *c);

@@ -63,6 +63,22 @@ int cli_need_dfu(struct cli *c, struct udfu_host_dev *d)
     return err < 0 ? cli_dev_error(c, d, err) : 0;
 }
 
+int cli_bad_layout(const struct udfu_host_info *info, const struct udfu_host_alt *a)
+{
+    return info->bcd_dfu == UDFU_BCD_DFUSE && !a->dfuse && a->name[0] == '@';
+}
+
+int cli_usable_alt(struct cli *c, struct udfu_host_dev *d)
+{
+    const struct udfu_host_info *info = udfu_host_info(d);
+    uint8_t i;
+    for (i = 0; i < info->alt_count; i++)
+        if (info->alts[i].alt == udfu_host_alt(d) && cli_bad_layout(info, &info->alts[i]))
+            /* the library refuses it too, and says why */
+            return cli_dev_error(c, d, udfu_host_dfuse_check(d, 0, 0, 0));
+    return 0;
+}
+
 /* Opens, then finishes with the device whatever the command's outcome. */
 static int with_device(struct cli *c, unsigned allowed,
                        int (*fn)(struct cli *c, struct udfu_host_dev *d))
@@ -177,6 +193,8 @@ static int do_erase(struct cli *c, struct udfu_host_dev *d)
     if (!code)
         code = cli_select_alt(c, d);
     if (!code)
+        code = cli_usable_alt(c, d);
+    if (!code)
         code = need_dfuse(c, d);
     if (code)
         return code;
@@ -251,7 +269,7 @@ static int do_leave(struct cli *c, struct udfu_host_dev *d)
         leave_report(c, d, 0, 1);
         return EXIT_OK;
     }
-    if ((code = cli_select_alt(c, d)) != 0)
+    if ((code = cli_select_alt(c, d)) != 0 || (code = cli_usable_alt(c, d)) != 0)
         return code;
     dfuse = udfu_host_is_dfuse(d);
     if (!dfuse && (c->given & OPT_ADDRESS))

@@ -21,6 +21,7 @@ struct image {
     size_t payload;       /* bytes of data before the suffix */
     struct udfu_suffix sx;
     uint32_t first_addr;  /* DfuSe: address of the first element */
+    uint8_t first_alt;    /* DfuSe: the alt of the target that holds it */
     int elements;
     uint64_t element_bytes; /* DfuSe: data bytes of all elements */
 };
@@ -50,8 +51,10 @@ static int scan_dfuse(struct cli *c, struct image *im)
     int rc = udfu_dfuse_open(&r, im->data, im->len);
     while (rc >= 0 && (rc = udfu_dfuse_next_target(&r, &t)) > 0)
         while ((rc = udfu_dfuse_next_element(&r, &e)) > 0) {
-            if (im->elements++ == 0)
+            if (im->elements++ == 0) {
                 im->first_addr = e.address;
+                im->first_alt = t.alt;
+            }
             im->element_bytes += e.size;
         }
     if (rc < 0)
@@ -187,6 +190,8 @@ static int write_image(struct cli *c, struct udfu_host_dev *d, const struct imag
 {
     int dfuse = udfu_host_is_dfuse(d), err;
     uint32_t hint;
+    if ((err = cli_usable_alt(c, d)) != 0)
+        return err;
     if (dfuse && !(c->given & OPT_ADDRESS)) {
         if (first_writable(d, &hint))
             return cli_error(c, EXIT_USAGE, "alt %u is DfuSe memory: say where the image goes "
@@ -206,11 +211,14 @@ static int write_image(struct cli *c, struct udfu_host_dev *d, const struct imag
 static int leave(struct cli *c, struct udfu_host_dev *d, const struct image *im)
 {
     uint32_t addr = im->kind == KIND_DFUSE ? im->first_addr : c->address;
-    int err;
-    if (!udfu_host_is_dfuse(d))
-        err = udfu_host_reset(d);
-    else
-        err = udfu_host_dfuse_leave(d, 1, addr);
+    int err = 0;
+    /* Writing (and verifying) a DfuSe file ends on the last target's alt;
+     * the first element's address belongs to the first target's memory,
+     * and a device checks Set Address against the current alt. */
+    if (im->kind == KIND_DFUSE)
+        err = udfu_host_select_alt(d, im->first_alt);
+    if (err == 0)
+        err = udfu_host_is_dfuse(d) ? udfu_host_dfuse_leave(d, 1, addr) : udfu_host_reset(d);
     if (err == 0)
         return 0;
     /* The error alone would read as if the download had failed too. */

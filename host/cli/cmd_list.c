@@ -17,8 +17,11 @@ int cmd_list(struct cli *c)
         return cli_error(c, EXIT_USAGE, "`udfu list` takes no argument \"%s\"", c->args[0]);
     n = c->use_usbip ? udfu_host_list_usbip(c->usbip_host, c->usbip_port, &list, msg, sizeof msg)
                      : udfu_host_list_libusb(&list, msg, sizeof msg);
+    /* An unknown server name is an unreachable server (exit 4, as for the
+     * other commands), not a bad command line. */
     if (n < 0)
-        return cli_error(c, cli_exit_for(n), "%s", msg[0] ? msg : udfu_strerror(n));
+        return cli_error(c, n == UDFU_ERR_INVAL ? EXIT_NODEV : cli_exit_for(n), "%s",
+                         msg[0] ? msg : udfu_strerror(n));
     if (c->json) {
         json_open(NULL, '{');
         json_bool("ok", 1);

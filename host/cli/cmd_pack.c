@@ -318,6 +318,7 @@ static void report(struct cli *c, int dfuse, size_t len, const struct runs *rs,
                    const struct udfu_boot_hdr *h)
 {
     const char *format = c->raw ? "raw" : dfuse ? "dfuse" : "dfu";
+    FILE *out;
     if (c->json) {
         json_open(NULL, '{');
         json_bool("ok", 1);
@@ -334,18 +335,20 @@ static void report(struct cli *c, int dfuse, size_t len, const struct runs *rs,
     }
     if (c->quiet)
         return;
+    /* With -o - the file itself is on stdout: the summary must not join it. */
+    out = strcmp(c->output, "-") ? stdout : stderr;
     if (c->boot_header)
-        printf("boot header at 0x%08X: image v%u, %u bytes linked at 0x%08X, crc32 0x%08X\n",
-               (unsigned)rs->r[0].addr, (unsigned)h->version, (unsigned)h->length,
-               (unsigned)h->load_addr, (unsigned)h->crc);
+        fprintf(out, "boot header at 0x%08X: image v%u, %u bytes linked at 0x%08X, crc32 "
+                "0x%08X\n", (unsigned)rs->r[0].addr, (unsigned)h->version,
+                (unsigned)h->length, (unsigned)h->load_addr, (unsigned)h->crc);
     if (c->raw)
-        printf("wrote %s: raw image, %zu bytes (for 0x%08X)\n", c->output, len,
-               (unsigned)rs->r[0].addr);
+        fprintf(out, "wrote %s: raw image, %zu bytes (for 0x%08X)\n", c->output, len,
+                (unsigned)rs->r[0].addr);
     else if (dfuse)
-        printf("wrote %s: DfuSe file, %zu bytes, %d element%s\n", c->output, len, rs->n,
-               rs->n == 1 ? "" : "s");
+        fprintf(out, "wrote %s: DfuSe file, %zu bytes, %d element%s\n", c->output, len,
+                rs->n, rs->n == 1 ? "" : "s");
     else
-        printf("wrote %s: DFU file, %zu bytes\n", c->output, len);
+        fprintf(out, "wrote %s: DFU file, %zu bytes\n", c->output, len);
 }
 
 static int pack(struct cli *c, struct runs *rs)
@@ -401,6 +404,9 @@ int cmd_pack(struct cli *c)
     if (!c->nargs || !c->output)
         return cli_error(c, EXIT_USAGE, "`udfu pack` needs INPUT... and -o OUTPUT; see `udfu "
                          "pack --help`");
+    if (c->json && !strcmp(c->output, "-"))
+        return cli_error(c, EXIT_USAGE, "--json writes its report on stdout: pack to a file "
+                         "(not -o -)");
     code = pack(c, &rs);
     free_runs(&rs);
     return code;

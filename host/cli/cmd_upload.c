@@ -14,6 +14,9 @@ static int read_image(struct cli *c, struct udfu_host_dev *d, uint8_t **out, siz
     size_t cap = dfuse ? c->length : (c->length ? c->length : PLAIN_DEFAULT_MAX);
     uint8_t *buf;
     long n;
+    int code = cli_usable_alt(c, d);
+    if (code)
+        return code;
     if (dfuse && !((c->given & OPT_ADDRESS) && (c->given & OPT_LENGTH)))
         return cli_error(c, EXIT_USAGE, "alt %u is DfuSe memory: say what to read with "
                          "--address and --length (`udfu list` shows the layout)",

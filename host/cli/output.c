@@ -11,19 +11,52 @@
 
 /* ---- errors and notes ------------------------------------------------------ */
 
-static void json_escaped(const char *s)
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static int utf8_len(const unsigned char *s)
 {
+    unsigned char c = s[0];
+    int n, i;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    for (i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0; /* also stops at the NUL */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+/* JSON must be UTF-8 (RFC 8259 8.1); device strings, file names and DfuSe
+ * target names may hold any bytes: those that are not UTF-8 become
+ * U+FFFD. */
+static void json_escaped(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
     putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
+    while (*s) {
+        unsigned char ch = *s;
+        int n = utf8_len(s);
         if (ch == '"' || ch == '\\')
             printf("\\%c", ch);
         else if (ch == '\n')
             fputs("\\n", stdout);
-        else if (ch < 0x20)
+        else if (ch < 0x20 || ch == 0x7F)
             printf("\\u%04x", ch);
+        else if (n == 0)
+            fputs("\\ufffd", stdout);
         else
-            putchar(ch);
+            fwrite(s, 1, (size_t)n, stdout);
+        s += n ? n : 1;
     }
     putchar('"');
 }
@@ -261,7 +294,9 @@ void cli_print_info(struct cli *c, const struct udfu_host_info *info)
     printf("\n");
     for (i = 0; i < info->alt_count; i++) {
         const struct udfu_host_alt *a = &info->alts[i];
-        printf("    alt %u: \"%s\"\n", a->alt, a->dfuse ? a->mem_name : a->name);
+        printf("    alt %u: \"%s\"%s\n", a->alt, a->dfuse ? a->mem_name : a->name,
+               cli_bad_layout(info, a) ? "  (DfuSe layout that does not parse: unusable)"
+                                       : "");
         if (a->dfuse)
             print_regions(a);
     }
@@ -310,6 +345,8 @@ void cli_json_info(const struct udfu_host_info *info)
         json_int("alt", a->alt);
         json_str("name", a->name);
         json_bool("dfuse", a->dfuse);
+        if (cli_bad_layout(info, a))
+            json_bool("layout_error", 1);
         if (a->dfuse) {
             json_str("memory", a->mem_name);
             json_regions(a);

@@ -225,7 +225,10 @@ int udfu_host_reset(struct udfu_host_dev *d);
  * wTransferSize, GETSTATUS after each (sleeping exactly bwPollTimeout while
  * the device is busy), the zero-length DNLOAD, then manifestation
  * (MANIFEST-WAIT-RESET -> bus reset). A device that goes away during
- * manifestation is done, not failed. 0 or < 0. */
+ * manifestation is done, not failed. Any bStatus other than OK fails the
+ * download, whatever the state; a busy or manifestation phase longer than
+ * 10 minutes (a bwPollTimeout that would pass that is not slept) is
+ * UDFU_ERR_TIMEOUT. 0 or < 0. */
 int udfu_host_download(struct udfu_host_dev *d, const uint8_t *data, size_t len);
 
 /* Plain DFU upload into buf (cap bytes) until the device sends a short
@@ -267,12 +270,14 @@ int udfu_host_dfuse_read(struct udfu_host_dev *d, uint32_t addr, uint8_t *buf, s
 /* Leaves DFU mode: set address (when has_addr) then a zero-length DNLOAD;
  * the device must answer dfuMANIFEST and then go. Without an address the
  * start of the first writable region is used. While the device still
- * answers dfuMANIFEST, asks again after each bwPollTimeout (up to 60 s).
- * Returns 0 once the device has disconnected (or stopped answering), so
- * that the next open finds it in its new mode. A device that reports
- * dfuERROR instead (its check refused the image) is an error
- * (UDFU_ERR_FIRMWARE, or the one its status names), cleared with
- * CLRSTATUS so the next command starts clean. */
+ * answers dfuMANIFEST, asks again after each bwPollTimeout (up to 60 s in
+ * all: a bwPollTimeout that would end past that is UDFU_ERR_TIMEOUT at
+ * once, never slept). Returns 0 once the device has disconnected (or
+ * stopped answering), so that the next open finds it in its new mode. A
+ * device that reports dfuERROR instead (its check refused the image) is an
+ * error (UDFU_ERR_FIRMWARE, or the one its status names), cleared with
+ * CLRSTATUS so the next command starts clean; one that answers dfuIDLE
+ * and is still there 3 s later stayed in DFU mode: UDFU_ERR_STATE. */
 int udfu_host_dfuse_leave(struct udfu_host_dev *d, int has_addr, uint32_t addr);
 
 /* Downloads a whole DfuSe file (prefix, targets, elements, suffix): every

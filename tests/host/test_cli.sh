@@ -110,6 +110,58 @@ expect 0 info "$TMP/x.dfu"
 has "$TMP/out" "0x00000000-0x00000000, 1 bytes"
 has "$TMP/out" "0xFFFFFFFF-0xFFFFFFFF, 1 bytes"
 
+# ---- output: stdout, JSON encoding, files that fail to write ------------------------------
+# utf8 FILE: the file is valid UTF-8 (RFC 8259 wants it of JSON)
+utf8() {
+  checks=$((checks + 1))
+  iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1 || fail "$1 is not valid UTF-8: $(head -c 300 "$1")"
+}
+# pack -o -: the file alone on stdout, the summary on stderr; --json refused there
+expect 0 pack "$TMP/fw.bin" -o -
+same "$TMP/plain.dfu" "$TMP/out"
+has "$TMP/err" "wrote -: DFU file"
+expect 2 pack "$TMP/fw.bin" -o - --json
+has "$TMP/out" '"exit":2'
+# names and paths that are not UTF-8 still give UTF-8 JSON
+expect 0 pack "$TMP/fw.bin" --address 0x08004000 --name "$(printf 'A\377B\376')" \
+  -o "$TMP/badname.dfu"
+expect 0 info "$TMP/badname.dfu" --json
+utf8 "$TMP/out"
+has "$TMP/out" '"name":"A\ufffdB\ufffd"'
+cp "$TMP/plain.dfu" "$TMP/$(printf 'p\377\355\240\200').dfu"
+expect 0 info "$TMP/$(printf 'p\377\355\240\200').dfu" --json
+utf8 "$TMP/out"
+# A write that fails (here: a file size limit) leaves no truncated file that
+# would pass for an image, and an existing file as it was.
+pack_limited() { # OUT: udfu pack fw.bin -o OUT under `ulimit -f 8`; sets rc
+  rc=$( (trap '' XFSZ; ulimit -f 8; "$UDFU" pack "$TMP/fw.bin" -o "$1" >"$TMP/out" 2>"$TMP/err"
+         echo $?) )
+  checks=$((checks + 1))
+  [ "$rc" = 3 ] || fail "pack over a size limit exited $rc, expected 3: $(cat "$TMP/err")"
+}
+cp "$TMP/plain.dfu" "$TMP/keep.dfu"
+pack_limited "$TMP/keep.dfu"
+same "$TMP/plain.dfu" "$TMP/keep.dfu"
+pack_limited "$TMP/new.dfu"
+checks=$((checks + 1))
+[ -e "$TMP/new.dfu" ] && fail "a failed pack left $(wc -c <"$TMP/new.dfu") bytes in new.dfu"
+checks=$((checks + 1))
+ls "$TMP" | grep -q 'tmp-' && fail "a failed pack left its temporary file: $(ls "$TMP")"
+# a new file gets the mode fopen would give it
+rm -f "$TMP/mode.dfu"
+(umask 022; "$UDFU" pack "$TMP/fw.bin" -o "$TMP/mode.dfu" >/dev/null)
+checks=$((checks + 1))
+[ "$(stat -c %a "$TMP/mode.dfu")" = 644 ] || fail "pack made a file with mode $(stat -c %a "$TMP/mode.dfu")"
+# -d VID:PID takes hex only (a typo must not become "any device"); checked first
+expect 2 status -d zzzz:qqqq --usbip 127.0.0.1:1
+has "$TMP/err" "VID:PID"
+expect 2 status -d 0483:df11-oops --usbip 127.0.0.1:1
+# a server name that does not resolve is an unreachable server, as for status
+expect 4 list --usbip nosuchhost.invalid
+# --json after a bad option still gives one JSON object
+expect 2 list --timeout abc --json
+has "$TMP/out" '"ok":false'
+
 # info decodes the udfu boot header: in a DfuSe element, a raw image, a .dfu
 expect 0 pack "$TMP/fw.bin" --boot-header --image-version 7 --address 0x08004200 -o "$TMP/boot.dfu"
 BOOTCRC=$(sed -n 's/.*crc32 \(0x[0-9A-F]*\).*/\1/p' "$TMP/out")
