@@ -15,6 +15,7 @@
 #define NVIC_ICPR 0xE000E280u
 #define SCB_ICSR 0xE000ED04u
 #define SCB_VTOR 0xE000ED08u
+#define MPU_TYPE 0xE000ED90u  /* DREGION (bits 15:8) 0: no MPU */
 #define MPU_CTRL 0xE000ED94u
 #define ICSR_PENDSTCLR (1u << 25)
 #define ICSR_PENDSVCLR (1u << 27)
@@ -43,8 +44,13 @@ static void quiesce(void)
         REG(NVIC_ICPR + 4u * i) = 0xFFFFFFFFu;
     }
     REG(SCB_ICSR) = ICSR_PENDSTCLR | ICSR_PENDSVCLR;
-#if !defined(__ARM_ARCH_6M__)
-    REG(MPU_CTRL) = 0; /* reads as zero, ignores writes without an MPU */
+    /* An MPU the bootloader enabled (optional on ARMv6-M too) goes off;
+     * MPU_TYPE reads as zero where there is none. */
+    if (REG(MPU_TYPE) & 0xFF00u)
+        REG(MPU_CTRL) = 0;
+#if !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_BASE__)
+    /* Priority masks as after reset (PRIMASK stays set until the entry). */
+    __asm__ volatile("msr basepri, %0\n\tcpsie f" ::"r"(0u) : "memory");
 #endif
     __asm__ volatile("dsb\n\tisb" ::: "memory");
 }
