@@ -14,9 +14,12 @@ command -v valgrind >/dev/null || { echo "cpucost: valgrind not found (apt-get i
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Inclusive Ir of the functions matching $2 (an awk regex on "file:function").
+# Inclusive Ir of the functions matching $2 (an awk regex on "file:function"),
+# from the function summary only: --auto=no leaves out the annotated
+# source, whose call lines ("=> usbd.c:udfu_usbd_setup") would match too
+# and count every entry point twice.
 incl() {
-  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+  callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$1" 2>/dev/null |
     awk -v re="$2" '$0 ~ re { gsub(",", "", $1); s += $1 } END { printf "%d", s }'
 }
 
@@ -27,9 +30,9 @@ for proto in dfu dfuse; do
     out="$tmp/cg.$proto.$bufs"
     valgrind --tool=callgrind --callgrind-out-file="$out" "$exe" "$proto" "$bufs" "$xfer" >/dev/null 2>"$tmp/log" ||
       { cat "$tmp/log" >&2; exit 1; }
-    all=$(incl "$out" 'usbd\.c:udfu_usbd_(setup|out_done|status_done|task) ')
-    cls=$(incl "$out" 'dfu\.c:udfu_dfu_(setup|data|status_done|task) ')
-    task=$(incl "$out" 'dfu\.c:udfu_dfu_task ')
+    all=$(incl "$out" 'usbd[.]c:udfu_usbd_(setup|out_done|status_done|task) ')
+    cls=$(incl "$out" 'dfu[.]c:udfu_dfu_(setup|data|status_done|task) ')
+    task=$(incl "$out" 'dfu[.]c:udfu_dfu_task ')
     awk -v p="$proto" -v b="$bufs" -v a="$all" -v c="$cls" -v t="$task" 'BEGIN {
       printf "%-6s %-7s %14d %12.1f %12.1f %12.1f\n", p, b, a, a / 1024, c / 1024, t / 1024 }'
   done
