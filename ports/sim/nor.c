@@ -188,8 +188,10 @@ static int fate(struct udfu_nor *f)
     f->ops++;
     if (f->cut_at && --f->cut_at == 0)
         return 1;
-    if (f->fail_at && --f->fail_at == 0)
+    if (f->fail_at && --f->fail_at == 0) {
+        f->failed++;
         return 2;
+    }
     return 0;
 }
 

@@ -58,6 +58,7 @@ struct udfu_nor {
     uint64_t busy_us;   /* simulated time spent erasing/programming */
     uint32_t cut_at;    /* see above; 0: no cut pending */
     uint32_t fail_at;   /* see above; 0: no failure pending */
+    uint32_t failed;    /* operations failed by fail_at so far */
     uint8_t fail_partial; /* 1: an injected failure tears the op first */
     uint32_t seed;      /* PRNG state for torn shapes (never 0) */
     uint32_t last_torn_addr; /* where the last tear started (for logs) */

@@ -7,9 +7,10 @@
  * Mode 1: a sorted, non-overlapping map built from the input (regions up
  * to the end of the 32-bit space): udfu_mem_layout() into buffers of every
  * size (exact-size heap copies, so AddressSanitizer sees an overrun), and
- * udfu_mem_check/_find/_sector/_prog_ms compared with a plain 64-bit
- * reference on addresses at and around every region edge. These checks
- * guard every erase and write the device does.
+ * udfu_mem_check/_find/_sector compared with a plain 64-bit reference on
+ * addresses at and around every region edge (udfu_mem_prog_ms is only run,
+ * for sanitizer findings; tests/mem checks its values). These checks guard
+ * every erase and write the device does.
  */
 #include "fuzz_in.h"
 #include <stdio.h>

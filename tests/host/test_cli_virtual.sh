@@ -98,6 +98,8 @@ for i in $(seq "$CYCLES"); do
   "$UDFU" pack "$TMP/cycle.bin" --boot-header --image-version $((i + 100)) --address $LINK \
     --raw -o "$TMP/cycle.img" >/dev/null || fail "pack of cycle $i"
   expect 0 download "$TMP/cycle.img" --address $SLOT --verify --leave
+  for _ in $(seq 50); do grep -q "booted udfu image v$((i + 100))," "$TMP/virtual.log" && break; sleep 0.05; done
+  has "$TMP/virtual.log" "booted udfu image v$((i + 100)),"
 done
 expect 0 status --json
 has "$TMP/out" '"mode":"runtime"'

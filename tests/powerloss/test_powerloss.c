@@ -257,8 +257,11 @@ static void failures(const struct scenario *sc, struct stats *st)
         d.nor.fail_at = i;
         d.nor.fail_partial = (uint8_t)(i & 1);
         d.nor.seed = mix(i, 5);
+        uint32_t failed0 = d.nor.failed;
         sequence(sc, 1);
-        st->points++;
+        /* a point only if operation i was reached and did fail */
+        CHECK_EQ(d.nor.failed, failed0 + 1);
+        st->points += d.nor.failed == failed0 + 1;
         d.nor.fail_at = 0;
         if (i % 3 == 0) /* same session: dfu-util after CLRSTATUS */
             dev_download(&d, d.new_version, sc->style, 2);

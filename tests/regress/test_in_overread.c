@@ -59,23 +59,36 @@ TEST(upload_reply_is_memory_only_never_the_buffer_canary)
 
 TEST(upload_of_the_last_block_is_short_and_carries_no_stale_bytes)
 {
-    /* a 3-region plain target ends at 0x08100000: read its last blocks */
+    /* a 3-region plain target ends at 0x08100000; every reply must be the
+     * memory there, never the canary left in the transfer buffer: with
+     * wTransferSize blocks (an exact multiple: the last reply is empty)
+     * and with 1000-byte blocks (the last one short) */
+    static const uint16_t blk[2] = {FX_XFER, 1000};
     uint32_t size = 0x08100000u - RG_APP, off;
-    int n = 0;
+    const uint8_t *mem;
+    int n = 0, bad;
     fx_init(&F, RG_CAN);
     udfu_dfu_set_alt(&F.dfu, RG_ALT_PLAIN);
     memset(F.flash, 0x3C, sizeof F.flash);
-    for (off = 0; off < size; off += FX_XFER) {
-        memset(F.buf, RG_CANARY, sizeof F.buf);
-        n = fx_req(&F, 0xA1, UDFU_REQ_UPLOAD, (uint16_t)(off / FX_XFER), FX_XFER, NULL);
-        if (n != FX_XFER)
-            break;
+    mem = F.flash + (RG_APP - FX_FLASH_BASE);
+    for (int k = 0; k < 2; k++) {
+        bad = 0;
+        for (off = 0;; off += (uint32_t)n) {
+            memset(F.buf, RG_CANARY, sizeof F.buf);
+            memset(F.in, RG_CANARY, sizeof F.in);
+            n = fx_req(&F, 0xA1, UDFU_REQ_UPLOAD, (uint16_t)(off / blk[k]), blk[k], NULL);
+            if (n < 0 || off + (uint32_t)n > size || memcmp(F.in, mem + off, (size_t)n)) {
+                bad = 1;
+                break;
+            }
+            if (n < blk[k])
+                break;
+        }
+        CHECK(!bad);
+        CHECK_EQ(off + (uint32_t)n, size);
+        CHECK_EQ(n, (int)(size % blk[k])); /* 0 for the exact multiple */
+        CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_DFU_IDLE);
     }
-    CHECK_EQ(off, size); /* an exact multiple: the next reply is empty */
-    memset(F.in, RG_CANARY, sizeof F.in);
-    n = fx_req(&F, 0xA1, UDFU_REQ_UPLOAD, 0, FX_XFER, NULL);
-    CHECK_EQ(n, 0);
-    CHECK_EQ(udfu_dfu_state(&F.dfu), UDFU_DFU_IDLE);
 }
 
 TEST(get_commands_reply_is_the_command_list_only)

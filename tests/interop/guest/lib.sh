@@ -205,10 +205,12 @@ expect_no_out() {
 # expect_flash ADDR FILE: the flash holds FILE at ADDR, byte for byte.
 expect_flash() {
     local n off
-    n=$(stat -c %s "$2")
+    n=$(stat -c %s "$2" 2>/dev/null || echo 0)
     off=$(flash_off "$1")
     log "compare flash @$1 with $2 ($n bytes)"
-    if [ "$n" -gt 0 ] && ! cmp -n "$n" -i "$off:0" "$FLASH" "$2" >> "$LOG" 2>&1; then
+    if [ "$n" -eq 0 ]; then
+        fail "nothing to compare: $2 is missing or empty"
+    elif ! cmp -n "$n" -i "$off:0" "$FLASH" "$2" >> "$LOG" 2>&1; then
         fail "flash at $1 differs from $(basename "$2")"
     fi
 }
@@ -297,7 +299,11 @@ check() {
     kernel_warnings > /dev/null
     t0=$(now)
     log "# $name"
-    "$fn"
+    if declare -F "$fn" > /dev/null; then
+        "$fn"
+    else
+        fail "no check function '$fn' (checks.txt)"
+    fi
     w=$(kernel_warnings)
     if [ -n "$w" ]; then
         log "kernel warnings:"
