@@ -560,21 +560,29 @@ static int run_cell(int i, unsigned flav)
     return 1;
 }
 
-static int exercised, executions, base_rows;
+static int exercised, executions, base_rows, skipped;
 
+/* A row counts as exercised only if it ran in some flavour and every run
+ * passed; a row whose only flavour is compiled out (plain DFU 1.1 without
+ * UDFU_CFG_PLAIN) is reported as skipped, not counted. */
 TEST(every_table_cell_gives_the_listed_response_state_and_status)
 {
     int i;
     for (i = 0; i < ROWS; i++) {
         const struct row *w = &table[i];
-        unsigned f, ran = 1;
+        unsigned f, ok = 1, runs = 0;
         for (f = FP; f <= FR; f <<= 1)
             if ((w->flav & f) && (f != FP || UDFU_CFG_PLAIN)) {
-                int ok = run_cell(i, f);
-                ran &= (unsigned)ok;
-                executions += ok;
+                int r = run_cell(i, f);
+                ok &= (unsigned)r;
+                executions += r;
+                runs++;
             }
-        exercised += (int)ran;
+        if (!runs) {
+            skipped++;
+            printf("skip table cell %d (plain DFU 1.1 only; needs UDFU_CFG_PLAIN)\n", i);
+        }
+        exercised += (int)(runs && ok);
         base_rows += w->base;
     }
 }
@@ -601,7 +609,7 @@ int main(void)
     RUN(table_covers_every_state_and_request);
     RUN(every_table_cell_gives_the_listed_response_state_and_status);
     printf("conformance: exercised %d of %d table cells (%d state x request cells + %d extra "
-           "rows; %d runs over plain, DfuSe and run-time)\n",
-           exercised, ROWS, base_rows, ROWS - base_rows, executions);
+           "rows; %d runs over plain, DfuSe and run-time; %d skipped)\n",
+           exercised, ROWS, base_rows, ROWS - base_rows, executions, skipped);
     return test_summary();
 }

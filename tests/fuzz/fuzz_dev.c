@@ -1033,8 +1033,14 @@ static void recover(struct fz *z)
     settle_all(z);
     act_reset(z);
     settle_all(z);
-    if (alt < 0)
-        return; /* neither reference target configured */
+    if (alt < 0) {
+        /* Neither reference target configured (only "Option Bytes", or
+         * wTransferSize below a DfuSe command with no plain target): no
+         * download to check, but the device must still get back to dfuIDLE
+         * on the alt it has. */
+        to_dfu_idle(z);
+        return;
+    }
     if (z->port->set_alt(z, (uint8_t)alt) < 0)
         fz_fail("recovery: SET_INTERFACE %d refused", alt);
     to_dfu_idle(z);

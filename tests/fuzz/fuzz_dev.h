@@ -17,7 +17,10 @@
  * injected backend errors). How a control transfer reaches the device is
  * the harness's business (struct fz_port): the DFU core directly, or
  * through usbd and a fake controller. After the input, the device must
- * still do a normal download and upload (recovery check). Any violation
+ * get back to dfuIDLE and, where a reference target is configured (most
+ * inputs; not a lone "Option Bytes" target, nor a wTransferSize below a
+ * DfuSe command without a plain target), still do a normal download and
+ * upload (recovery check). Any violation
  * prints what was wrong and aborts, which libFuzzer reports as a crash.
  *
  * Prefix fz_.
