@@ -1,5 +1,8 @@
-# Thin wrapper around CMake. `make check` builds and runs every test;
-# `make demo` runs the end-to-end demo; `make size` prints the footprint.
+# Thin wrapper around CMake and scripts/ (which need only bash: the README's
+# Quick start runs them directly, as a fresh Debian has no make).
+# `make check` builds and runs every test (scripts/check.sh); `make demo`
+# runs the end-to-end demo (scripts/demo.sh); `make size` prints the
+# footprint.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -11,10 +14,10 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-check: deps build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+check:
+	@BUILD=$(BUILD) CTEST_ARGS="$(CTEST_ARGS)" bash scripts/check.sh
 
-demo: deps build
+demo:
 	@bash scripts/demo.sh $(BUILD)
 
 size:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo.sh - the end-to-end demo (`make demo`, README Quick start): a
+# demo.sh - the end-to-end demo (README Quick start, `make demo`): a
 # firmware update over USB DFU with no hardware and no root.
 #
 # It builds the sample firmware (examples/blinky, v1 and v2, for Cortex-M4),
@@ -11,7 +11,8 @@
 # leave, and checks that the device boots v2. Exits non-zero on any
 # failure; the device is stopped whatever happens.
 #
-#   scripts/demo.sh [BUILD_DIR]     (default: build; built first if needed)
+#   scripts/demo.sh [BUILD_DIR]     (default: build; the Debian packages are
+#                                   installed and the tree built first if needed)
 # Environment: UDFU_DEMO_FALLBACK=1 uses generated firmware images even when
 # arm-none-eabi-gcc exists (the tests run both ways); UDFU_DEMO_KEEP=1 keeps
 # the temporary directory.
@@ -111,6 +112,8 @@ crc32_of() { gzip -c <"$1" | tail -c 8 | od -An -tx4 -N4 | tr -d ' \n' | sed 's/
 # ---- 0. what the demo needs ----------------------------------------------------------
 
 echo "udfu demo: a firmware update over USB DFU, end to end, on a virtual device"
+# the Debian packages (compilers, cmake, libusb ...), skipped when present
+bash "$ROOT/scripts/deps.sh" || fail "installing the Debian packages failed (scripts/deps.sh)"
 if [ ! -x "$UDFU" ] || [ ! -x "$VIRTUAL" ]; then
   echo "building udfu and udfu-virtual in $BUILD ..."
   { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&

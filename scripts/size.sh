@@ -18,7 +18,8 @@
 # Sections 1 and 4 show both; the minimal bootloader is built compact.
 #
 # Usage: scripts/size.sh [cpu ...]   e.g. scripts/size.sh cortex-m0plus cortex-m4
-# (the cpus select section 1). Missing cross compilers are skipped.
+# (the cpus select section 1). arm-none-eabi-gcc is required; without
+# riscv64-unknown-elf-gcc the RV32IMC columns are skipped with a note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=${CROSS_CC:-arm-none-eabi-gcc}

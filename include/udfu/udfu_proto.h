@@ -97,7 +97,8 @@ enum udfu_status {
  * RANGE/PERM -> errADDRESS (a write to read-only memory -> errWRITE is
  * decided by the caller), ERASE -> errERASE, PROG -> errPROG, VERIFY ->
  * errVERIFY, NOT_ERASED -> errCHECK_ERASED, FIRMWARE/CRC -> errFIRMWARE,
- * FORMAT -> errFILE, anything else -> errUNKNOWN. 0 -> OK. */
+ * FORMAT -> errFILE, IO (a flash driver's failure) -> errWRITE, anything
+ * else -> errUNKNOWN. 0 -> OK. */
 enum udfu_status udfu_err_to_status(int err);
 
 /* Name of a state ("dfuIDLE") or status ("errADDRESS"), for tools and logs. */

@@ -57,12 +57,14 @@ int udfu_port_check_vectors(const struct udfu_port_jump_cfg *cfg, uint32_t vtor,
 /* Reads the vector table at vtor, checks it, and if it is sane never
  * returns: interrupts off, SysTick stopped, every NVIC interrupt disabled
  * and its pending bit cleared, PendSV/SysTick pending cleared, MPU off,
- * CONTROL = 0 (privileged, MSP, no FP context), VTOR = vtor (or remap),
+ * BASEPRI and FAULTMASK cleared (v7-M, v8-M mainline), CONTROL = 0
+ * (privileged, MSP, no FP context), VTOR = vtor (or remap),
  * MSP = initial SP, interrupts back on (as after reset: every source is
  * disabled anyway) and a branch to the reset handler. Returns
  * UDFU_ERR_FIRMWARE if the checks fail (nothing was changed).
  * Call it early: ideally right after reset, before clocks, USB or any
- * peripheral is set up (see udfu_port_early_boot()). Device only. */
+ * peripheral is set up (as ports/cortex-m/example/boot_main.c does).
+ * Device only. */
 int udfu_port_jump(const struct udfu_port_jump_cfg *cfg, uint32_t vtor);
 
 #ifdef __cplusplus

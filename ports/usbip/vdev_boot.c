@@ -300,10 +300,9 @@ int vdev_boot_check(struct vdev *v)
 
 int vdev_boot_commit(struct vdev *v)
 {
-    /* A slot written in this session, or an uncommitted one (a complete
-     * image from an interrupted session), gets verified and committed. */
-    int fresh = udfu_boot_dirty(&v->boot) ||
-                udfu_boot_slot_info(&v->boot, 0)->state == UDFU_BOOT_EMPTY;
+    /* Only a slot written in this session is verified and committed
+     * (udfu_boot_commit); otherwise the message says what the slot holds. */
+    int fresh = udfu_boot_dirty(&v->boot);
     char why[256];
     int err = udfu_boot_commit(&v->boot);
 
