@@ -1,5 +1,4 @@
-# Checks shared by test_cli.sh and the test_cli_virtual*.sh scripts (sourced,
-# not run).
+# Checks shared by the CLI test scripts (test_cli*.sh; sourced, not run).
 # The sourcing script sets UDFU and TMP, and may set VG (a command prefix,
 # e.g. valgrind) for every udfu run. Counts go to $checks and $fails.
 checks=0
@@ -19,6 +18,12 @@ expect() {
 has() {
   checks=$((checks + 1))
   grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"
+}
+# lacks FILE TEXT: the file does not contain TEXT
+lacks() {
+  checks=$((checks + 1))
+  grep -qF -- "$2" "$1" && fail "$1 has \"$2\": $(grep -F -- "$2" "$1" | head -3)"
+  return 0
 }
 # same FILE FILE: identical contents
 same() {

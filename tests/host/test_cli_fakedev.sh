@@ -25,15 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, expect, has, same
+# fail, expect, has, lacks, same
 . "$HERE/cli_checks.sh"
-
-# lacks FILE TEXT: the file does not contain TEXT
-lacks() {
-  checks=$((checks + 1))
-  grep -qF -- "$2" "$1" && fail "$1 has \"$2\": $(grep -F -- "$2" "$1" | head -3)"
-  return 0
-}
 
 # start_fake ARGS...: a fresh fake device (log in $TMP/fake.log), UDFU_USBIP set
 start_fake() {
