@@ -69,12 +69,14 @@ static const uint8_t std_reqs[REQ_SET_INTERFACE + 1] = {
 /* The buffer descriptor replies are written into: usbd's own, or (in DFU
  * mode, borrowing) the DFU class's transfer buffer while it is free; NULL:
  * none now. Its size is usbd_scratch_size(). */
-static uint8_t *usbd_scratch(struct udfu_usbd *u)
+static uint8_t *usbd_scratch(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg)
 {
 #if UDFU_CFG_USBD_BUF
+    (void)cfg;
     return u->buf;
 #else
-    return udfu_dfu_lend(u->cfg->dfu);
+    (void)u;
+    return udfu_dfu_lend(cfg->dfu);
 #endif
 }
 
@@ -103,12 +105,7 @@ static int usbd_layouts_fit(struct udfu_usbd *u, const struct udfu_usbd_cfg *cfg
 {
 #if UDFU_CFG_DFUSE
     const struct udfu_dfu_cfg *d = cfg->dfu->cfg;
-#if UDFU_CFG_USBD_BUF
-    uint8_t *buf = u->buf;
-#else
-    uint8_t *buf = d->buffer;
-    (void)u;
-#endif
+    uint8_t *buf = usbd_scratch(u, cfg);
     for (uint8_t i = 0; i < d->target_count; i++) {
         if (!buf || (d->targets[i].dfuse &&
              udfu_usbd_string_desc(cfg, (uint8_t)(UDFU_USBD_STR_INTERFACE + i), buf,
@@ -173,7 +170,7 @@ static int usbd_get_descriptor(struct udfu_usbd *u, uint16_t value, unsigned who
     const struct udfu_usbd_cfg *c = u->cfg;
     uint8_t type = (uint8_t)(value >> 8), index = (uint8_t)value;
     uint16_t size = usbd_scratch_size(c);
-    uint8_t *buf = usbd_scratch(u);
+    uint8_t *buf = usbd_scratch(u, u->cfg);
     int (*fn)(const struct udfu_usbd_cfg *, uint8_t *, uint16_t) = NULL;
     /* The functional descriptor is also asked for with the interface as
      * recipient; everything else is a device request. */
@@ -312,7 +309,7 @@ void udfu_usbd_setup(struct udfu_usbd *u, const uint8_t raw[8])
         /* Windows asks for the MS OS 2.0 descriptor set this way (the
          * builder refuses when ms_vendor_code is 0). */
         if (r.bmRequestType == (RT_DIR_IN | RT_VENDOR) && r.bRequest == c->ms_vendor_code &&
-            r.wIndex == UDFU_USBD_MSOS20_INDEX && (data = usbd_scratch(u)) != NULL)
+            r.wIndex == UDFU_USBD_MSOS20_INDEX && (data = usbd_scratch(u, u->cfg)) != NULL)
             n = udfu_usbd_msos2_desc(c, data, usbd_scratch_size(c));
         break;
 #endif
